@@ -1,0 +1,1 @@
+"""Live migration of servers in RESCUE state for OpenStack Nova 34."""

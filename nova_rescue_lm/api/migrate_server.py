@@ -1,0 +1,31 @@
+"""The os-migrateLive action, accepting rescued servers from 2.105 on."""
+
+from nova.api.openstack import api_version_request
+from nova.api.openstack.compute import migrate_server
+from nova.api.openstack import wsgi
+
+from nova_rescue_lm.api import microversion
+from nova_rescue_lm.compute import api as compute_api
+
+
+class MigrateServerController(migrate_server.MigrateServerController):
+    """Nova's controller with a compute API that knows rescued servers.
+
+    The request is handled entirely by nova's own ``_migrate_live``; this
+    override only tells the compute layer whether the caller asked for
+    microversion 2.105 or later, the opt-in the spec requires.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.compute_api = compute_api.API()
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 403, 404, 409))
+    @wsgi.action('os-migrateLive')
+    def _migrate_live(self, req, id, body):
+        opted_in = api_version_request.is_supported(
+            req, microversion.RESCUED_LIVE_MIGRATION)
+        with compute_api.rescued_live_migration(opted_in):
+            # nova's schema wrapper reads the body from keyword arguments.
+            return super()._migrate_live(req=req, id=id, body=body)

@@ -1,0 +1,49 @@
+"""Compute API that live-migrates rescued servers when the caller opts in.
+
+The REST layer opts in (microversion 2.105 or later) through
+:func:`rescued_live_migration`; without it, and for every other server and
+operation, nova's behaviour is unchanged.
+"""
+
+import contextlib
+import contextvars
+
+from nova.compute import api as compute_api
+from nova.compute import vm_states
+
+from nova_rescue_lm.compute import capability
+from nova_rescue_lm.compute import live_migrate_checks
+from nova_rescue_lm.compute import scheduling
+
+_opted_in = contextvars.ContextVar('rescue_lm_opted_in', default=False)
+
+_live_migrate_rescued = live_migrate_checks.rescued_live_migrate(
+    capability.check_nodes)
+
+
+@contextlib.contextmanager
+def rescued_live_migration(allowed):
+    """Within this block, ``live_migrate`` accepts rescued servers if
+    ``allowed``."""
+    token = _opted_in.set(allowed)
+    try:
+        yield
+    finally:
+        _opted_in.reset(token)
+
+
+class API(compute_api.API):
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compute_task_api = scheduling.ComputeTaskAPI()
+
+    def live_migrate(self, context, instance, block_migration,
+                     disk_over_commit, host_name, force=None, async_=False):
+        if instance.vm_state == vm_states.RESCUED and _opted_in.get():
+            return _live_migrate_rescued(
+                self, context, instance, block_migration, disk_over_commit,
+                host_name, force=force, async_=async_)
+        return super().live_migrate(
+            context, instance, block_migration, disk_over_commit, host_name,
+            force=force, async_=async_)

@@ -1,0 +1,40 @@
+"""Let the scheduler pick only capable destinations, persisting nothing.
+
+The conductor's live-migration task rebuilds ``request_level_params`` and
+never saves the request spec, except through ``heal_reqspec_is_bfv`` when
+``is_bfv`` is missing. So the flavor carried by the in-flight request spec is
+replaced by a copy that requires the capability trait, after ``is_bfv`` has
+been healed here; the request spec in the database stays as it was.
+"""
+
+from nova.compute import utils as compute_utils
+from nova.compute import vm_states
+from nova.conductor import api as conductor_api
+
+from nova_rescue_lm import capability
+
+
+def require_capable_destination(context, instance, request_spec):
+    """Return ``request_spec`` whose flavor requires the capability trait."""
+    # Heal first: this is the one save() on the live-migration path, and it
+    # must not write the trait below into the database.
+    compute_utils.heal_reqspec_is_bfv(context, request_spec, instance)
+    flavor = request_spec.flavor.obj_clone()
+    flavor.extra_specs = dict(flavor.extra_specs,
+                              **{'trait:' + capability.TRAIT: 'required'})
+    request_spec.flavor = flavor
+    return request_spec
+
+
+class ComputeTaskAPI(conductor_api.ComputeTaskAPI):
+    """Conductor client that steers rescued servers to capable hosts."""
+
+    def live_migrate_instance(self, context, instance, host_name,
+                              block_migration, disk_over_commit,
+                              request_spec=None, async_=False):
+        if instance.vm_state == vm_states.RESCUED and request_spec:
+            request_spec = require_capable_destination(
+                context, instance, request_spec)
+        return super().live_migrate_instance(
+            context, instance, host_name, block_migration, disk_over_commit,
+            request_spec=request_spec, async_=async_)

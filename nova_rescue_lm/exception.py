@@ -1,0 +1,43 @@
+"""Errors nova-rescue-lm adds to nova's.
+
+The capability errors derive from ``nova.exception.NotSupported`` so that
+nova's ``expected_errors`` wrapper turns them into 400, as the spec asks.
+"""
+
+from nova import exception
+import webob.exc
+
+from nova_rescue_lm.i18n import _
+
+
+class UnsupportedNovaRelease(RuntimeError):
+    """The installed nova is not the release this package was built for."""
+
+
+class SourceNodeNotCapable(exception.NotSupported):
+    msg_fmt = _("The source compute node%(node)s does not support live "
+                "migration of rescued servers (it does not report the "
+                "%(trait)s trait). Upgrade that compute to nova-rescue-lm, "
+                "or unrescue the server before migrating it.")
+
+
+class DestinationNodeNotCapable(exception.NotSupported):
+    msg_fmt = _("The destination compute node%(node)s does not support live "
+                "migration of rescued servers (it does not report the "
+                "%(trait)s trait). Choose an upgraded compute, or give no "
+                "host and let the scheduler choose one.")
+
+
+class CapabilityUnknown(webob.exc.HTTPConflict):
+    """409 when placement cannot be asked for a node's traits.
+
+    Raised only on the REST path. It is an HTTP error because nova's
+    ``expected_errors`` wrapper passes those (and ``NotSupported``) through
+    unchanged and turns anything else into a 500.
+    """
+
+    def __init__(self, node):
+        super().__init__(explanation=_(
+            "Could not read the traits of compute node%(node)s from the "
+            "placement service, so live migration of this rescued server "
+            "cannot be checked. Try again later.") % {'node': node})

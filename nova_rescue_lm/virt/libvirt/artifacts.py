@@ -1,0 +1,64 @@
+"""Removal of what a rescue leaves on a libvirt host.
+
+After unrescue nothing of the rescue may remain, wherever the rescue was
+started: ``*.rescue`` files and directories in the instance directory,
+``*.rescue`` logical volumes and RBD images, and any ``unrescue.xml`` (written
+by nova's own rescue, or left by a rescue made before this package was
+installed). ``unrescue.xml`` is never read: it describes the host the rescue
+started on, not necessarily this one.
+"""
+
+import glob
+import os
+import shutil
+
+import nova.conf
+from nova.virt.libvirt.storage import lvm
+from nova.virt.libvirt import utils as libvirt_utils
+from oslo_log import log as logging
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+UNRESCUE_XML = 'unrescue.xml'
+SUFFIX = '.rescue'
+
+
+def remove_unrescue_xml(instance):
+    path = os.path.join(libvirt_utils.get_instance_path(instance),
+                        UNRESCUE_XML)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    LOG.debug('Removed %s', path, instance=instance)
+
+
+def remove_rescue_files(instance):
+    pattern = os.path.join(libvirt_utils.get_instance_path(instance),
+                           '*' + SUFFIX)
+    for path in glob.glob(pattern):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        LOG.debug('Removed rescue artifact %s', path, instance=instance)
+
+
+def remove_rescue_volumes(driver, instance):
+    """LVM and RBD rescue disks of ``instance`` (``driver``: LibvirtDriver)."""
+    images_type = CONF.libvirt.images_type
+    if images_type == 'lvm':
+        lvm.remove_volumes([disk for disk in driver._lvm_disks(instance)
+                            if disk.endswith(SUFFIX)])
+    elif images_type == 'rbd':
+        from nova.virt.libvirt.storage import rbd_utils
+        rbd_utils.RBDDriver().cleanup_volumes(
+            lambda disk: (disk.startswith(instance.uuid) and
+                          disk.endswith(SUFFIX)))
+
+
+def remove_all(driver, instance):
+    remove_unrescue_xml(instance)
+    remove_rescue_files(instance)
+    remove_rescue_volumes(driver, instance)
