@@ -7,6 +7,7 @@ is what makes a rescued server safe to live-migrate.
 """
 
 from nova.accelerator import cyborg
+from nova.compute import vm_states
 from nova import objects
 from nova.virt import driver as virt_driver
 from nova.virt.libvirt import driver as libvirt_driver
@@ -18,6 +19,7 @@ from oslo_utils import fileutils
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm.virt.libvirt import artifacts
+from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import rescue_record
 
 CONF = conf.CONF
@@ -69,6 +71,15 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             accel_info=self._accelerator_requests(admin, instance))
         artifacts.remove_all(self, instance)
         rescue_record.clear(instance)
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data, block_device_info=None):
+        data = super().check_can_live_migrate_source(
+            context, instance, dest_check_data,
+            block_device_info=block_device_info)
+        if instance.vm_state == vm_states.RESCUED:
+            migration_checks.refuse_unsafe(instance, data)
+        return data
 
     @staticmethod
     def _attached_block_device_info(context, instance):
