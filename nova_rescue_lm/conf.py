@@ -11,7 +11,8 @@ Options of the nova-rescue-lm package, read by nova-compute on hosts that run
 """)
 
 rescue_lm_opts = [
-    cfg.BoolOpt('live_migrate_rescued',
+    cfg.BoolOpt(
+        'live_migrate_rescued',
         default=True,
         help="""
 Allow servers in RESCUE state on this compute node to be live-migrated.

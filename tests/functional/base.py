@@ -13,7 +13,6 @@ from urllib import parse
 from lxml import etree
 import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
 from nova.api import wsgi as nova_wsgi
-import fixtures
 from nova import context as nova_context
 from nova import objects
 from nova.tests.functional import integrated_helpers

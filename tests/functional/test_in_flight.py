@@ -6,6 +6,8 @@ the API answers 202 and the conductor and computes carry on asynchronously.
 
 import threading
 
+import fixtures
+
 from tests.functional import base
 from tests.functional import test_rolling_upgrade
 
@@ -25,7 +27,7 @@ class TestInFlight(base.RescueLiveMigrationTestBase):
             self, domain, destination, params, flags)
 
     def test_unrescue_while_migrating_gets_409(self):
-        self.useFixture(base.fixtures.MonkeyPatch(
+        self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
             self._gated_migration))
         server = self._rescue_server(

@@ -2,6 +2,7 @@
 
 import os
 
+import fixtures
 from nova.virt.libvirt import utils as libvirt_utils
 
 from tests.functional import base
@@ -129,7 +130,7 @@ class TestLiveMigrateRescued(base.RescueLiveMigrationTestBase):
             domain.fail_job()
 
         self._migrate_stub = failing_migration
-        self.useFixture(base.fixtures.MonkeyPatch(
+        self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
             failing_migration))
         resp = self._live_migrate_action(server, host='dest')
@@ -193,7 +194,7 @@ class TestNonSharedInstanceStorage(base.RescueLiveMigrationTestBase):
         super().setUp()
         self.start_compute('src')
         self.start_compute('dest')
-        self.useFixture(base.fixtures.MockPatch(
+        self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.driver.LibvirtDriver.'
             '_check_shared_storage_test_file', return_value=False))
 
