@@ -13,6 +13,7 @@ import os
 import shutil
 
 import nova.conf
+from nova.storage import rbd_utils
 from nova.virt.libvirt.storage import lvm
 from nova.virt.libvirt import utils as libvirt_utils
 from oslo_log import log as logging
@@ -52,7 +53,6 @@ def remove_rescue_volumes(driver, instance):
         lvm.remove_volumes([disk for disk in driver._lvm_disks(instance)
                             if disk.endswith(SUFFIX)])
     elif images_type == 'rbd':
-        from nova.virt.libvirt.storage import rbd_utils
         rbd_utils.RBDDriver().cleanup_volumes(
             lambda disk: (disk.startswith(instance.uuid) and
                           disk.endswith(SUFFIX)))

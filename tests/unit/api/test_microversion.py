@@ -1,0 +1,91 @@
+"""Microversion 2.105 is advertised and accepted, and only on nova 34.0.0."""
+
+from unittest import mock
+
+from nova.api.openstack import api_version_request
+from nova.api.openstack.compute import versions
+from nova.api.openstack import wsgi
+from nova import exception as nova_exception
+from nova import test
+from oslo_serialization import jsonutils
+import webob
+
+from nova_rescue_lm import api
+from nova_rescue_lm.api import microversion
+from nova_rescue_lm import exception
+from tests.unit import fakes
+
+
+def _request_version(header):
+    req = wsgi.Request.blank('/servers')
+    req.headers['OpenStack-API-Version'] = 'compute %s' % header
+    req.set_api_version_request()
+    return req.api_version_request.get_string()
+
+
+class ApplyTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fakes.MicroversionState())
+
+    def test_raises_the_maximum_everywhere(self):
+        microversion.apply()
+        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.105', versions.VERSIONS['v2.1']['version'])
+        self.assertEqual('2.105', _request_version('latest'))
+        self.assertEqual('2.105', _request_version('2.105'))
+
+    def test_stock_nova_refuses_2_105(self):
+        """Guards the fixture: without apply() 2.105 is out of range."""
+        self.assertRaises(nova_exception.InvalidGlobalAPIVersion,
+                          _request_version, '2.105')
+
+    def test_idempotent(self):
+        microversion.apply()
+        microversion.apply()
+        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.105', versions.VERSIONS['v2.1']['version'])
+        self.assertRaises(nova_exception.InvalidGlobalAPIVersion,
+                          _request_version, '2.106')
+
+    def test_refuses_an_unexpected_maximum(self):
+        for found in ('2.103', '2.106'):
+            api_version_request._MAX_API_VERSION = found
+            err = self.assertRaises(exception.UnsupportedNovaRelease,
+                                    microversion.apply)
+            self.assertIn('maximum API microversion is %s, expected 2.104'
+                          % found, str(err))
+            # Fail closed: nothing was changed.
+            self.assertEqual(found, api_version_request._MAX_API_VERSION)
+            self.assertEqual('2.104', versions.VERSIONS['v2.1']['version'])
+
+    def test_refuses_another_nova_release(self):
+        with mock.patch('importlib.metadata.version', return_value='35.0.0'):
+            err = self.assertRaises(exception.UnsupportedNovaRelease,
+                                    microversion.apply)
+        self.assertIn('found nova 35.0.0', str(err))
+        self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.104', versions.VERSIONS['v2.1']['version'])
+
+
+class VersionDocumentsTest(test.NoDBTestCase):
+    """The paste version apps advertise 2.105 whichever is loaded first."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fakes.MicroversionState())
+
+    def _get(self, app, path):
+        resp = webob.Request.blank(path).get_response(app)
+        self.assertIn(resp.status_int, (200, 300))
+        return jsonutils.loads(resp.body)
+
+    def test_root_versions_document(self):
+        doc = self._get(api.Versions.factory({}), '/')
+        v21 = [v for v in doc['versions'] if v['id'] == 'v2.1']
+        self.assertEqual('2.105', v21[0]['version'])
+
+    def test_v2_version_document(self):
+        doc = self._get(api.VersionsV2.factory({}), '/v2.1')
+        self.assertEqual('2.105', doc['version']['version'])

@@ -1,0 +1,92 @@
+"""The router gives os-migrateLive, and only it, to our controller."""
+
+from unittest import mock
+
+import fixtures
+from nova.api.openstack import api_version_request
+from nova.api.openstack.compute import migrate_server as nova_migrate_server
+from nova.api.openstack.compute import routes
+from nova.api.openstack import wsgi
+from nova import test
+
+from nova_rescue_lm.api import migrate_server
+from nova_rescue_lm.api import router
+from nova_rescue_lm import exception
+from tests.unit import fakes
+
+ACTION = 'os-migrateLive'
+
+
+def _resources(app):
+    """(path, method, Resource) of every route dispatching server actions."""
+    found = []
+    for route in app.map.matchlist:
+        resource = route.defaults.get('controller')
+        if (isinstance(resource, wsgi.Resource) and
+                ACTION in resource.wsgi_actions):
+            found.append((route.routepath, route.conditions, resource))
+    return found
+
+
+class RouterTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fakes.MicroversionState())
+
+    def test_every_dispatching_resource_is_rebound(self):
+        stock = _resources(routes.APIRouterV21())
+        ours = _resources(router.APIRouterV21())
+        self.assertGreater(len(stock), 1)
+        self.assertEqual([(p, c) for p, c, _ in stock],
+                         [(p, c) for p, c, _ in ours])
+        for path, _, resource in ours:
+            handler = resource.wsgi_actions[ACTION]
+            self.assertIsInstance(handler.__self__,
+                                  migrate_server.MigrateServerController,
+                                  path)
+            self.assertIs(migrate_server.MigrateServerController._migrate_live,
+                          handler.__func__)
+            # nova's Resource takes the success code from the handler.
+            self.assertEqual(202, handler.wsgi_codes(
+                mock.Mock(api_version_request=api_version_request.
+                          APIVersionRequest('2.105'))))
+
+    def test_other_actions_stay_nova_s(self):
+        stock = _resources(routes.APIRouterV21())
+        ours = _resources(router.APIRouterV21())
+        for (_, _, stock_res), (path, _, our_res) in zip(stock, ours):
+            self.assertEqual(sorted(stock_res.wsgi_actions),
+                             sorted(our_res.wsgi_actions))
+            for action, handler in our_res.wsgi_actions.items():
+                if action == ACTION:
+                    continue
+                self.assertIs(stock_res.wsgi_actions[action].__func__,
+                              handler.__func__, (path, action))
+            # os-migrate (cold migration) is still nova's own controller.
+            self.assertIs(
+                nova_migrate_server.MigrateServerController._migrate,
+                our_res.wsgi_actions['migrate'].__func__)
+
+    def test_advertises_2_105(self):
+        router.APIRouterV21()
+        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+
+    def test_refuses_when_no_route_dispatches_the_action(self):
+        route_list = tuple(
+            (path, methods) for path, methods in routes.ROUTE_LIST
+            if isinstance(methods, str) or all(
+                info[0] is not routes.server_controller
+                for info in methods.values()))
+        self.useFixture(fixtures.MockPatch(
+            'nova.api.openstack.compute.routes.ROUTE_LIST', route_list))
+        err = self.assertRaises(exception.UnsupportedNovaRelease,
+                                router.APIRouterV21)
+        self.assertIn('no route of its API router dispatches the '
+                      'os-migrateLive action', str(err))
+
+    def test_refuses_on_another_nova_release(self):
+        with mock.patch('importlib.metadata.version', return_value='35.0.0'):
+            err = self.assertRaises(exception.UnsupportedNovaRelease,
+                                    router.APIRouterV21)
+        self.assertIn('found nova 35.0.0', str(err))

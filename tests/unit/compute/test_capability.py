@@ -1,0 +1,131 @@
+"""Which nodes may live-migrate rescued servers, as placement reports it."""
+
+from keystoneauth1 import exceptions as ks_exc
+from nova.api.openstack import wsgi
+from nova import context as nova_context
+from nova import exception as nova_exception
+from nova.policies import extended_server_attributes as esa_policies
+from nova import test
+from oslo_utils.fixture import uuidsentinel as uuids
+import webob
+
+from nova_rescue_lm.compute import capability
+from nova_rescue_lm import exception
+from tests.unit import fakes
+
+
+class CheckNodesTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.RequestContext(
+            'fake-user', 'fake-project', roles=['admin'], is_admin=True)
+        self.nodes = self.useFixture(fakes.ComputeNodes())
+        self.placement = self.useFixture(
+            fakes.Placement(self.nodes.all_capable))
+        self.instance = fakes.instance(self.context)
+        self._allow_node_names(True)
+
+    def _allow_node_names(self, allowed):
+        self.policy.set_rules({esa_policies.BASE_POLICY_NAME:
+                               '@' if allowed else '!'}, overwrite=False)
+
+    def _check(self, host_name=None):
+        capability.check_nodes(None, self.context, self.instance, host_name)
+
+    def test_capable_source_without_host(self):
+        self._check()
+        self.assertEqual([uuids.source_node], self.placement.asked)
+
+    def test_capable_source_and_destination(self):
+        self._check(fakes.DEST_HOST)
+        self.assertEqual(
+            [uuids.source_node, uuids.dest_node_a, uuids.dest_node_b],
+            self.placement.asked)
+
+    def test_other_traits_do_not_count(self):
+        self.placement.traits[uuids.source_node] = {
+            'COMPUTE_STATUS_DISABLED', 'CUSTOM_COMPUTE_LIVE_MIGRATE'}
+        self.assertRaises(exception.SourceNodeNotCapable, self._check)
+
+    def test_incapable_source_named_when_policy_allows(self):
+        self.placement.traits[uuids.source_node] = set()
+        err = self.assertRaises(exception.SourceNodeNotCapable,
+                                self._check, fakes.DEST_HOST)
+        self.assertIsInstance(err, nova_exception.NotSupported)
+        self.assertEqual(400, err.code)
+        self.assertIn('source compute node %s does not support'
+                      % fakes.SOURCE_NODE, err.format_message())
+        self.assertIn(fakes.TRAIT, err.format_message())
+        # The destination is not asked once the source is refused.
+        self.assertEqual([uuids.source_node], self.placement.asked)
+
+    def test_incapable_source_unnamed_when_policy_denies(self):
+        self._allow_node_names(False)
+        self.placement.traits[uuids.source_node] = set()
+        err = self.assertRaises(exception.SourceNodeNotCapable, self._check)
+        self.assertIn('source compute node does not support',
+                      err.format_message())
+        self.assertNotIn(fakes.SOURCE_NODE, err.format_message())
+
+    def test_incapable_destination(self):
+        self.placement.traits[uuids.dest_node_b] = set()
+        err = self.assertRaises(exception.DestinationNodeNotCapable,
+                                self._check, fakes.DEST_HOST)
+        self.assertEqual(400, err.code)
+        self.assertIn('destination compute node %s does not support'
+                      % fakes.DEST_NODES[1], err.format_message())
+
+    def test_incapable_destination_unnamed_when_policy_denies(self):
+        self._allow_node_names(False)
+        self.placement.traits[uuids.dest_node_a] = set()
+        err = self.assertRaises(exception.DestinationNodeNotCapable,
+                                self._check, fakes.DEST_HOST)
+        self.assertIn('destination compute node does not support',
+                      err.format_message())
+        self.assertNotIn('dst-node', err.format_message())
+
+    def test_unknown_destination_is_left_to_nova(self):
+        self.assertRaises(nova_exception.ComputeHostNotFound,
+                          self._check, 'nowhere')
+
+    def test_not_capable_becomes_400_in_the_api(self):
+        """nova's expected_errors turns the NotSupported error into 400."""
+        self.placement.traits[uuids.source_node] = set()
+
+        @wsgi.expected_errors((400, 403, 404, 409))
+        def action(self_, req):
+            self._check()
+
+        req = webob.Request.blank('/')
+        req.api_version_request = fakes.api_version('2.105')
+        err = self.assertRaises(webob.exc.HTTPBadRequest, action, None, req)
+        self.assertIn(fakes.SOURCE_NODE, err.explanation)
+
+    def _assert_capability_unknown(self, node_uuid, failure, host_name=None,
+                                   node_name=None):
+        self.placement.traits[node_uuid] = failure
+        err = self.assertRaises(exception.CapabilityUnknown,
+                                self._check, host_name)
+        self.assertIsInstance(err, webob.exc.HTTPConflict)
+        self.assertEqual(409, err.code)
+        self.assertIn('Could not read the traits of compute node%s from '
+                      'the placement service' % node_name, err.explanation)
+
+    def test_source_placement_failure(self):
+        self._assert_capability_unknown(
+            uuids.source_node,
+            nova_exception.ResourceProviderTraitRetrievalFailed(
+                uuid=uuids.source_node),
+            node_name=' ' + fakes.SOURCE_NODE)
+
+    def test_source_placement_unreachable(self):
+        self._assert_capability_unknown(
+            uuids.source_node, ks_exc.ConnectFailure('down'),
+            node_name=' ' + fakes.SOURCE_NODE)
+
+    def test_destination_placement_client_error(self):
+        self._allow_node_names(False)
+        self._assert_capability_unknown(
+            uuids.dest_node_a, ks_exc.ClientException('boom'),
+            host_name=fakes.DEST_HOST, node_name='')
