@@ -23,26 +23,30 @@ from nova.compute import vm_states
 from nova_rescue_lm import release
 
 
-def _nova_checks(state_check):
-    """nova 34's decorator stack of ``live_migrate`` around ``state_check``."""
-    def decorate(func):
-        for decorator in (
-            state_check,
-            compute_api.check_instance_lock,
-            compute_api.reject_mem_enc_instances(
-                instance_actions.LIVE_MIGRATION),
-            compute_api.reject_legacy_vtpm_live_migration,
-            compute_api.block_accelerators(),
-            compute_api.reject_vdpa_instances(
-                instance_actions.LIVE_MIGRATION,
-                until=compute_api.MIN_COMPUTE_VDPA_HOTPLUG_LIVE_MIGRATION),
-            compute_api.block_port_accelerators(),
-            compute_api.block_extended_resource_request,
-            compute_api.block_shares_not_supported(),
-        ):
-            func = decorator(func)
-        return func
-    return decorate
+def nova_decorators(state_check):
+    """nova 34's decorators of ``live_migrate``, innermost first.
+
+    ``state_check`` stands where nova has its vm_state check.
+    """
+    return [
+        state_check,
+        compute_api.check_instance_lock,
+        compute_api.reject_mem_enc_instances(instance_actions.LIVE_MIGRATION),
+        compute_api.reject_legacy_vtpm_live_migration,
+        compute_api.block_accelerators(),
+        compute_api.reject_vdpa_instances(
+            instance_actions.LIVE_MIGRATION,
+            until=compute_api.MIN_COMPUTE_VDPA_HOTPLUG_LIVE_MIGRATION),
+        compute_api.block_port_accelerators(),
+        compute_api.block_extended_resource_request,
+        compute_api.block_shares_not_supported(),
+    ]
+
+
+def apply(decorators, func):
+    for decorator in decorators:
+        func = decorator(func)
+    return func
 
 
 def _layers(func):
@@ -85,8 +89,8 @@ def rescued_live_migrate(capability_check):
         return inner
 
     body = inspect.unwrap(compute_api.API.live_migrate)
-    built = _nova_checks(
-        compute_api.check_instance_state(vm_state=[vm_states.RESCUED])
-    )(check_capability(body))
+    built = apply(nova_decorators(
+        compute_api.check_instance_state(vm_state=[vm_states.RESCUED])),
+        check_capability(body))
     verify(built, inner_layers=1)
     return built

@@ -5,7 +5,6 @@ import inspect
 from unittest import mock
 
 from nova.compute import api as compute_api
-from nova.compute import instance_actions
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception as nova_exception
@@ -19,27 +18,14 @@ BODY = inspect.unwrap(compute_api.API.live_migrate)
 
 
 def nova_decorators():
-    """nova 34's decorators of live_migrate, innermost first."""
-    return [
+    """nova 34's own stack of live_migrate, innermost first."""
+    return live_migrate_checks.nova_decorators(
         compute_api.check_instance_state(
-            vm_state=[vm_states.ACTIVE, vm_states.PAUSED]),
-        compute_api.check_instance_lock,
-        compute_api.reject_mem_enc_instances(instance_actions.LIVE_MIGRATION),
-        compute_api.reject_legacy_vtpm_live_migration,
-        compute_api.block_accelerators(),
-        compute_api.reject_vdpa_instances(
-            instance_actions.LIVE_MIGRATION,
-            until=compute_api.MIN_COMPUTE_VDPA_HOTPLUG_LIVE_MIGRATION),
-        compute_api.block_port_accelerators(),
-        compute_api.block_extended_resource_request,
-        compute_api.block_shares_not_supported(),
-    ]
+            vm_state=[vm_states.ACTIVE, vm_states.PAUSED]))
 
 
 def stack(decorators, func=BODY):
-    for decorator in decorators:
-        func = decorator(func)
-    return func
+    return live_migrate_checks.apply(decorators, func)
 
 
 def extra_layer(func):
