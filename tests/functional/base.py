@@ -17,6 +17,7 @@ from nova import context as nova_context
 from nova import objects
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.libvirt import base as libvirt_base
+from nova.virt.libvirt import utils as libvirt_utils
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -91,6 +92,10 @@ class RescueLiveMigrationTestBase(
                 for disk in xml.findall('./devices/disk')
                 if disk.find('source') is not None]
 
+    def _instance_dir(self, server):
+        instance = objects.Instance.get_by_uuid(self.ctxt, server['id'])
+        return libvirt_utils.get_instance_path(instance)
+
     def _rescue_on_stock_compute(self, server):
         """Rescue on a compute running nova's own driver.
 
@@ -98,9 +103,7 @@ class RescueLiveMigrationTestBase(
         and stock rescue fails writing unrescue.xml into it; a real host has
         the directory. Create it, then rescue as usual.
         """
-        from nova.virt.libvirt import utils as libvirt_utils
-        instance = objects.Instance.get_by_uuid(self.ctxt, server['id'])
-        os.makedirs(libvirt_utils.get_instance_path(instance), exist_ok=True)
+        os.makedirs(self._instance_dir(server), exist_ok=True)
         return self._rescue_server(server)
 
     def _request_spec(self, server):

@@ -3,7 +3,6 @@
 import os
 
 import fixtures
-from nova.virt.libvirt import utils as libvirt_utils
 
 from tests.functional import base
 
@@ -19,10 +18,6 @@ class TestLiveMigrateRescued(base.RescueLiveMigrationTestBase):
     def _rescued_server(self):
         server = self._create_server(host='src', networks='none')
         return self._rescue_server(server)
-
-    def _instance_dir(self, server):
-        return libvirt_utils.get_instance_path_at_destination(
-            self._instance(server))
 
     def _instance(self, server):
         from nova import objects

@@ -1,5 +1,7 @@
 """A cloud mid-upgrade: some computes still run nova's stock libvirt driver."""
 
+import os
+
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.api import client
 
@@ -110,3 +112,24 @@ class TestRollingUpgrade(base.RescueLiveMigrationTestBase):
         resp = self._live_migrate_action(server, host='dest',
                                          check_response_status=[400])
         self._assert_400_naming(resp, 'dest', 'destination compute node')
+
+    def test_server_rescued_before_the_upgrade_unrescues_from_the_db(self):
+        server = self._rescue_on_stock_compute(
+            self._create_server(host='stock', networks='none'))
+        instance_dir = self._instance_dir(server)
+        unrescue_xml = os.path.join(instance_dir, 'unrescue.xml')
+        self.assertTrue(os.path.exists(unrescue_xml))  # nova's own rescue
+        # Whatever the file says must not matter: it is never read.
+        with open(unrescue_xml, 'w') as f:
+            f.write('<domain><name>not-this-one</name></domain>')
+
+        self._drivers['stock'] = base.RESCUE_LM_DRIVER
+        self.restart_compute_service('stock')
+        self.assertIn(base.TRAIT, self._traits('stock'))
+
+        server = self._unrescue_server(server)
+        self.assertEqual('stock', self._host_of(server))
+        disks = self._domain_disks('stock', server)
+        self.assertEqual('vda', disks[0][0])
+        self.assertTrue(disks[0][1].endswith('/disk'), disks)
+        self.assertFalse(os.path.exists(unrescue_xml))
