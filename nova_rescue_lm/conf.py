@@ -38,7 +38,7 @@ def register_opts(conf):
 
 def list_opts():
     """Options for oslo-config-generator (namespace ``nova_rescue_lm``)."""
-    return {rescue_lm_group: rescue_lm_opts}
+    return [(rescue_lm_group, rescue_lm_opts)]
 
 
 CONF = cfg.CONF
