@@ -178,34 +178,3 @@ class TestLiveMigrateRescued(base.RescueLiveMigrationTestBase):
 
     def _unrescue_needed(self, server):
         return self._show_server(server)['status']
-
-
-class TestNonSharedInstanceStorage(base.RescueLiveMigrationTestBase):
-    """Source and destination do not share the instance directory."""
-
-    CAST_AS_CALL = False  # the pre-check fails after the API's 202
-
-    def setUp(self):
-        super().setUp()
-        self.start_compute('src')
-        self.start_compute('dest')
-        self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.driver.LibvirtDriver.'
-            '_check_shared_storage_test_file', return_value=False))
-
-    def test_rescued_block_migration_refused_before_anything_moves(self):
-        server = self._rescue_server(
-            self._create_server(host='src', networks='none'))
-        resp = self._live_migrate_action(server, host='dest')
-        self.assertEqual(202, resp.status)
-        self._wait_for_migration_status(server, ['error'])
-        server = self._wait_for_state_change(server, 'RESCUE')
-        self.assertEqual('src', self._host_of(server))
-        self.assertEqual([], self.migrations)
-        action = self.api.get_instance_actions(server['id'])[0]
-        self.assertEqual('live-migration', action['action'])
-        event = self.api.api_get('/servers/%s/os-instance-actions/%s' % (
-            server['id'], action['request_id'])).body['instanceAction']
-        self.assertIn('shared instance storage', str(event))
-        server = self._unrescue_server(server)
-        self.assertEqual('src', self._host_of(server))

@@ -6,8 +6,11 @@ from the database, so it works on whichever host the server now runs, which
 is what makes a rescued server safe to live-migrate.
 """
 
+import os
+
 from nova.accelerator import cyborg
 from nova.compute import vm_states
+from nova import exception
 from nova import objects
 from nova.virt import driver as virt_driver
 from nova.virt.libvirt import driver as libvirt_driver
@@ -19,7 +22,9 @@ from oslo_utils import fileutils
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm.virt.libvirt import artifacts
+from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import migration_checks
+from nova_rescue_lm.virt.libvirt import nic_model
 from nova_rescue_lm.virt.libvirt import rescue_record
 
 CONF = conf.CONF
@@ -30,9 +35,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi, read_only=read_only)
+        capable = CONF.rescue_lm.live_migrate_rescued
+        refusal = migration_checks.host_refusal()
+        if capable and refusal:
+            LOG.warning('Live migration of rescued servers is disabled on '
+                        'this compute: %s', refusal)
+            capable = False
         self.capabilities = dict(
-            self.capabilities,
-            **{capability.CAPABILITY: CONF.rescue_lm.live_migrate_rescued})
+            self.capabilities, **{capability.CAPABILITY: capable})
 
     def capabilities_as_traits(self):
         traits = super().capabilities_as_traits()
@@ -41,6 +51,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         traits[capability.TRAIT] = bool(
             self.capabilities.get(capability.CAPABILITY))
         return traits
+
+    def get_available_resource(self, nodename):
+        resources = super().get_available_resource(nodename)
+        # Refreshed in ComputeNode.stats on every update, so the upgrade
+        # check can tell a live trait from one a former driver left behind.
+        resources.setdefault('stats', {})[capability.STAT] = str(bool(
+            self.capabilities.get(capability.CAPABILITY)))
+        return resources
 
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
@@ -80,6 +98,97 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         if instance.vm_state == vm_states.RESCUED:
             migration_checks.refuse_unsafe(instance, data)
         return data
+
+    # Block migration of a rescue domain (see block_migration). Source side:
+
+    def _get_instance_disk_info(self, instance, block_device_info):
+        """Every disk file of a rescued server, not only the domain's."""
+        config = None
+        if block_migration.is_rescued(instance):
+            try:
+                guest = self._host.get_guest(instance)
+                xml = guest.get_xml_desc()
+                config = guest.get_config()
+            except (exception.InstanceNotFound,
+                    libvirt_driver.libvirt.libvirtError):
+                config = None  # nova's own code reports the error
+        if config is None:
+            return super()._get_instance_disk_info(instance,
+                                                   block_device_info)
+        if block_migration.is_legacy_domain(config):
+            block_device_info = block_migration.volume_free_bdi(
+                block_device_info)
+        disk_info = block_migration.mark_read_only(
+            super()._get_instance_disk_info(instance, block_device_info),
+            xml)
+        if block_migration.is_legacy_domain(config):
+            missing = block_migration.missing_disk_files(instance, config)
+            disk_info += block_migration.mark_copy(
+                self._get_instance_disk_info_from_config(
+                    block_migration.synthetic_config(
+                        [(path, self._disk_file_format(instance, path))
+                         for path in missing]),
+                    None))
+        return disk_info
+
+    def _disk_file_format(self, instance, path):
+        name = os.path.basename(path)
+        image_type = (self._get_disk_config_image_type()
+                      if name.startswith('disk.config') else None)
+        return self.image_backend.by_name(
+            instance, name, image_type).driver_format
+
+    def _live_migration_copy_disk_paths(self, context, instance, guest):
+        chosen = super()._live_migration_copy_disk_paths(
+            context, instance, guest)
+        if not block_migration.is_rescued(instance):
+            return chosen
+        return block_migration.disks_to_mirror(
+            guest, guest.get_xml_desc(),
+            block_migration.is_legacy_domain(guest.get_config()), chosen)
+
+    def _live_migration_operation(self, context, instance, dest,
+                                  block_migration, migrate_data, guest,
+                                  device_names):
+        # nova rebuilds each <interface> from the server image's properties;
+        # a legacy rescue domain was built from the rescue image's, so the
+        # running domain's NIC model and driver must be kept (pitfall 7).
+        # (``block_migration`` is nova's flag here, not our module.)
+        if (instance.vm_state == vm_states.RESCUED and
+                instance.system_metadata.get(rescue_record.MODE) !=
+                rescue_record.STABLE_DEVICE and
+                'vifs' in migrate_data and migrate_data.vifs):
+            guest = nic_model.RescueGuest.from_guest(guest)
+        return super()._live_migration_operation(
+            context, instance, dest, block_migration, migrate_data, guest,
+            device_names)
+
+    # Destination side:
+
+    def _create_images_and_backing(self, context, instance, instance_dir,
+                                   disk_info, fallback_from_host=None):
+        ours = (fallback_from_host and
+                block_migration.is_migrating_rescued(instance))
+        if ours:
+            block_migration.fill_foreign_bases(
+                self, context, instance, instance_dir, disk_info,
+                fallback_from_host)
+        super()._create_images_and_backing(
+            context, instance, instance_dir, disk_info,
+            fallback_from_host=fallback_from_host)
+        if ours:
+            block_migration.copy_unmirrored(
+                instance, instance_dir, disk_info, fallback_from_host)
+
+    def _fetch_instance_kernel_ramdisk(self, context, instance,
+                                       fallback_from_host=None):
+        super()._fetch_instance_kernel_ramdisk(
+            context, instance, fallback_from_host=fallback_from_host)
+        if block_migration.is_migrating_rescued(instance):
+            # Also reached without a block migration (RBD, instance
+            # directory not shared); the files are then only on the source.
+            block_migration.fetch_rescue_kernel_ramdisk(
+                self, context, instance, fallback_from_host or instance.host)
 
     @staticmethod
     def _attached_block_device_info(context, instance):

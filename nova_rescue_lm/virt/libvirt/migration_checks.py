@@ -1,29 +1,81 @@
 """Which live migrations of a rescue domain can be done without data loss.
 
-A rescue domain does not contain every disk of the server (a legacy rescue
-has no ephemeral, swap or volume), its rescue disk sits on the rescue image,
-and its config drive is read-only; nova's block migration copies only what the
-running domain shows, so it would leave data behind. Until the block-migration
-support lands, a rescued server moves only when source and destination share
-the instance directory; anything else is refused in the source pre-check,
-before anything moves.
+Shared instance storage and shared block storage (RBD) move nothing but
+memory. A block migration (qcow2 or flat files, instance directory not
+shared) is made complete by :mod:`.block_migration`. What cannot be made
+correct is refused in the source pre-check, before anything moves:
+
+* LVM: nova's block migration creates a file where the domain expects a
+  logical volume, for any server, and without a shared instance path the
+  rescue disk and config drive would be lost as well;
+* a tunnelled block migration: libvirt copies no disk at all when nova asks
+  for tunnelling (selective disk migration is not possible there);
+* image backends and hypervisors nova's block migration does not copy files
+  for (ploop, parallels).
+
+Conditions that hold for every migration from a compute (LVM, tunnelling)
+also switch off the capability, so the API answers 400 up front instead of
+the conductor trying every host.
 """
 
 from nova import exception
+import nova.conf
 
 from nova_rescue_lm.i18n import _
 
+CONF = nova.conf.CONF
+
+#: image backends whose block migration this package makes complete
+FILE_BACKENDS = ('default', 'qcow2', 'flat', 'raw')
+VIRT_TYPES = ('kvm', 'qemu')
+
+
+def host_refusal():
+    """Why no rescued server can be live-migrated from or to this compute
+    with its configuration, or None."""
+    if CONF.libvirt.images_type == 'lvm':
+        return _("[libvirt] images_type = lvm: nova cannot block-migrate "
+                 "logical volumes (it would create files in their place)")
+    if CONF.libvirt.live_migration_tunnelled:
+        return _("[libvirt] live_migration_tunnelled = True: a tunnelled "
+                 "block migration copies no disk, so the rescue disk, root "
+                 "and config drive of a rescued server would be lost")
+    return None
+
+
+def _refuse(instance, why):
+    raise exception.MigrationPreCheckError(reason=_(
+        "server %(uuid)s is rescued and cannot be live-migrated here: "
+        "%(why)s. Unrescue the server and migrate it then, or choose a "
+        "destination that shares its instance directory (or RBD storage) "
+        "with the source.") % {'uuid': instance.uuid, 'why': why})
+
 
 def refuse_unsafe(instance, migrate_data):
-    """Raise ``MigrationPreCheckError`` unless the move is safe."""
-    if migrate_data.obj_attr_is_set('is_shared_instance_path') and \
-            migrate_data.is_shared_instance_path:
+    """Raise ``MigrationPreCheckError`` unless the move can be complete.
+
+    ``migrate_data`` is what nova's source pre-check returned (block
+    migration decided, shared-storage flags set).
+    """
+    dest_type = (migrate_data.image_type
+                 if migrate_data.obj_attr_is_set('image_type') else None)
+    if 'lvm' in (CONF.libvirt.images_type, dest_type):
+        _refuse(instance, _("the %s host stores disks in LVM, which nova "
+                            "cannot live-migrate without losing data") %
+                (_('source') if CONF.libvirt.images_type == 'lvm'
+                 else _('destination')))
+    if not migrate_data.block_migration:
         return
-    raise exception.MigrationPreCheckError(reason=_(
-        "server %s is rescued and the destination does not share its "
-        "instance directory with the source; this release live-migrates "
-        "rescued servers only on shared instance storage (a block migration "
-        "of a rescue domain would not copy its ephemeral, swap and config "
-        "drive disks). Choose a destination that shares the instance "
-        "directory, or unrescue the server and migrate it then.")
-        % instance.uuid)
+    if CONF.libvirt.live_migration_tunnelled:
+        _refuse(instance, _("tunnelled block migration copies no disk "
+                            "([libvirt] live_migration_tunnelled)"))
+    if CONF.libvirt.virt_type not in VIRT_TYPES:
+        _refuse(instance, _("block migration of a rescue domain is "
+                            "supported with virt_type kvm or qemu only"))
+    for side, images_type in ((_('source'), CONF.libvirt.images_type),
+                              (_('destination'), dest_type)):
+        if images_type is not None and images_type not in FILE_BACKENDS:
+            _refuse(instance, _("block migration with the %(type)s image "
+                                "backend on the %(side)s is not supported "
+                                "for rescued servers") %
+                    {'type': images_type, 'side': side})

@@ -1,0 +1,160 @@
+"""``nova-rescue-lm-status upgrade check``: ready for rescued live migration?
+
+Run it where ``nova-status`` runs (it reads nova.conf, the cell databases and
+placement). It answers what a rolling upgrade needs: is the installed nova the
+supported release, does nova-api load the package, which compute nodes can
+(and cannot yet) live-migrate rescued servers, and which nodes carry the trait
+although their driver no longer reports it.
+"""
+
+import configparser
+import sys
+
+from keystoneauth1 import exceptions as ks_exc
+import nova.conf
+from nova import config as nova_config
+from nova import context as nova_context
+from nova import exception as nova_exception
+from nova import objects
+from nova.scheduler.client import report
+from oslo_upgradecheck import upgradecheck
+
+from nova_rescue_lm import capability
+from nova_rescue_lm.i18n import _
+from nova_rescue_lm import release
+
+CONF = nova.conf.CONF
+
+#: The paste apps nova-api must build from the package.
+PASTE_FACTORIES = {
+    'app:osapi_compute_app_v21': 'nova_rescue_lm.api:APIRouterV21.factory',
+    'app:oscomputeversionapp': 'nova_rescue_lm.api:Versions.factory',
+    'app:oscomputeversionapp_v2': 'nova_rescue_lm.api:VersionsV2.factory',
+}
+
+
+def _result(code, details):
+    return upgradecheck.Result(code, details)
+
+
+def _compute_nodes(ctxt):
+    """Every compute node of every cell (cell0 has none)."""
+    nodes = []
+    for cell in objects.CellMappingList.get_all(ctxt):
+        if cell.is_cell0():
+            continue
+        with nova_context.target_cell(ctxt, cell) as cctxt:
+            nodes.extend(objects.ComputeNodeList.get_all(cctxt))
+    return nodes
+
+
+def _node_names(nodes):
+    return ', '.join(sorted(node.hypervisor_hostname for node in nodes))
+
+
+class UpgradeCommands(upgradecheck.UpgradeCommands):
+
+    def _check_nova_release(self):
+        found = release.installed_nova_release()
+        if found == release.SUPPORTED_NOVA_RELEASE:
+            return _result(upgradecheck.Code.SUCCESS,
+                           _('nova %s is installed.') % found)
+        return _result(upgradecheck.Code.FAILURE, _(
+            'nova %(found)s is installed; this nova-rescue-lm supports nova '
+            '%(supported)s only and nova-api will refuse to start with it. '
+            'Install the nova-rescue-lm release made for your nova.') % {
+                'found': found, 'supported': release.SUPPORTED_NOVA_RELEASE})
+
+    def _check_api_paste(self):
+        path = CONF.wsgi.api_paste_config
+        found = CONF.find_file(path) if path else None
+        if not found:
+            return _result(upgradecheck.Code.FAILURE, _(
+                'api-paste.ini (%s) was not found; set [wsgi] '
+                'api_paste_config to its absolute path.') % path)
+        parser = configparser.RawConfigParser()
+        parser.read(found)
+        wrong = [section for section, factory in PASTE_FACTORIES.items()
+                 if not parser.has_option(section, 'paste.app_factory') or
+                 parser.get(section, 'paste.app_factory') != factory]
+        if wrong:
+            return _result(upgradecheck.Code.FAILURE, _(
+                '%(path)s does not load nova-rescue-lm in %(sections)s, so '
+                'nova-api does not offer microversion 2.105. Set '
+                '%(expected)s.') % {
+                    'path': found, 'sections': ', '.join(wrong),
+                    'expected': '; '.join(
+                        '[%s] paste.app_factory = %s' % item
+                        for item in PASTE_FACTORIES.items())})
+        return _result(upgradecheck.Code.SUCCESS,
+                       _('%s loads nova-rescue-lm.') % found)
+
+    def _traits_by_node(self):
+        """({node: traits}, None), or (None, the failure to report)."""
+        ctxt = nova_context.get_admin_context()
+        client = report.report_client_singleton()
+        try:
+            return {node: client.get_provider_traits(ctxt, node.uuid).traits
+                    for node in _compute_nodes(ctxt)}, None
+        except (nova_exception.ResourceProviderTraitRetrievalFailed,
+                ks_exc.ClientException) as e:
+            return None, _result(upgradecheck.Code.FAILURE, _(
+                'Could not read compute node traits from placement: %s')
+                % e)
+
+    def _check_compute_capability(self):
+        traits, failure = self._traits_by_node()
+        if failure:
+            return failure
+        if not traits:
+            return _result(upgradecheck.Code.WARNING,
+                           _('No compute node is registered yet.'))
+        lacking = [node for node, t in traits.items()
+                   if capability.TRAIT not in t]
+        if not lacking:
+            return _result(upgradecheck.Code.SUCCESS, _(
+                'All %d compute nodes can live-migrate rescued servers.')
+                % len(traits))
+        return _result(upgradecheck.Code.WARNING, _(
+            '%(n)d of %(total)d compute nodes lack the %(trait)s trait and '
+            'cannot live-migrate rescued servers (nor receive them): '
+            '%(nodes)s. Install nova-rescue-lm there and set compute_driver '
+            '= rescue_lm.libvirt.LibvirtDriver (or rescue_lm.xenapi.'
+            'XenAPIDriver), or leave them out on purpose.') % {
+                'n': len(lacking), 'total': len(traits),
+                'trait': capability.TRAIT, 'nodes': _node_names(lacking)})
+
+    def _check_stale_traits(self):
+        traits, failure = self._traits_by_node()
+        if failure:
+            return failure
+        stale = [node for node, t in traits.items()
+                 if capability.TRAIT in t and
+                 (node.stats or {}).get(capability.STAT) != 'True']
+        if not stale:
+            return _result(upgradecheck.Code.SUCCESS,
+                           _('No stale %s trait.') % capability.TRAIT)
+        return _result(upgradecheck.Code.WARNING, _(
+            'The %(trait)s trait is on %(nodes)s although the driver there '
+            'does not report the capability (it no longer runs nova-rescue-'
+            'lm, or has it disabled); the API would let rescued servers '
+            'move there. Remove the trait from those resource providers, '
+            'e.g. with "openstack resource provider trait set" and the '
+            'remaining traits, or restart their nova-compute with the '
+            'package so it is reported again.') % {
+                'trait': capability.TRAIT, 'nodes': _node_names(stale)})
+
+    _upgrade_checks = (
+        (_('nova release'), _check_nova_release),
+        (_('API paste pipeline'), _check_api_paste),
+        (_('Compute capability'), _check_compute_capability),
+        (_('Stale capability traits'), _check_stale_traits),
+    )
+
+
+def main(argv=None):
+    """Entry point of ``nova-rescue-lm-status``."""
+    upgradecheck.register_cli_options(CONF, UpgradeCommands())
+    nova_config.parse_args(sys.argv if argv is None else argv)
+    objects.register_all()
+    return upgradecheck.run(CONF)

@@ -1,0 +1,345 @@
+"""Block migration of a rescue domain: what the source sends, what the
+destination places.
+
+nova's block migration moves what the *running* domain shows, and a rescue
+domain does not show everything the server owns:
+
+* a legacy rescue domain has neither the ephemeral and swap disks nor the
+  server's own config drive, and its real root (``disk``) sits on the second
+  target, which nova takes for a volume when a volume BDM names that target;
+* read-only devices (the config drive, a cdrom rescue disk) are never
+  mirrored by libvirt ("Cannot migrate empty or read-only disk");
+* the destination fills a missing backing file by downloading the server's
+  image under whatever cache name the source reported, so the rescue disk's
+  base would become the server image stored under the rescue image's name.
+
+The source therefore reports, in the per-disk ``disk`` JSON that nova hands
+to the destination's ``pre_live_migration``, every disk file of the server
+(domain disks with the root reported even in a legacy domain, plus the disks
+only the normal domain uses) and marks with :data:`COPY` the ones libvirt will
+not mirror. Before nova creates the disks, the destination fills a backing
+file named after the rescue image with the rescue image (recorded in
+``instance.system_metadata``), or copies it from the source host when it
+cannot prove which image it is (it never downloads another image under that
+name), and copies missing ephemeral/swap bases from the source; after nova,
+it copies the marked files from the source over the blank ones nova made.
+Nothing is carried in ``migrate_data``.
+"""
+
+import glob
+import os
+
+from lxml import etree
+from nova.compute import task_states
+from nova.compute import vm_states
+import nova.conf
+from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import imagecache
+from nova.virt.libvirt import utils as libvirt_utils
+from oslo_log import log as logging
+
+from nova_rescue_lm.virt.libvirt import rescue_record
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+#: Key added to a ``disk`` JSON entry: the destination copies the file from
+#: the source host because libvirt will not mirror it.
+COPY = 'rescue_lm_copy'
+
+RESCUE_SUFFIX = '.rescue'
+RESCUE_DISK = 'disk.rescue'
+#: Instance-directory files that are not guest disks.
+NOT_DISKS = ('disk.info',)
+
+
+def is_rescued(instance):
+    return instance.vm_state == vm_states.RESCUED
+
+
+def is_migrating_rescued(instance):
+    return (is_rescued(instance) and
+            instance.task_state == task_states.MIGRATING)
+
+
+# --- the running rescue domain ---------------------------------------------
+
+def _disks(guest_config):
+    return [dev for dev in guest_config.devices
+            if isinstance(dev, vconfig.LibvirtConfigGuestDisk)]
+
+
+def _name(path):
+    return os.path.basename(path or '')
+
+
+def is_legacy_domain(guest_config):
+    """A legacy rescue domain boots ``disk.rescue`` as its first disk.
+
+    In stable-device mode nova appends ``disk.rescue`` after the server's own
+    devices (``_get_guest_storage_config``), so the first disk tells the two
+    apart on any host, with or without our record.
+    """
+    disks = _disks(guest_config)
+    return bool(disks) and (
+        _name(disks[0].source_path) == RESCUE_DISK or
+        (disks[0].source_name or '').endswith('_' + RESCUE_DISK))
+
+
+def read_only_disks(domain_xml):
+    """``{target dev: source file or None}`` of the domain's read-only disks.
+
+    libvirt never mirrors a read-only disk ("Cannot migrate empty or
+    read-only disk") and forces every cdrom read-only, so both count.
+    nova's parsed config does not keep the ``device`` attribute, so the XML
+    is read here.
+    """
+    found = {}
+    for disk in etree.fromstring(domain_xml).findall('./devices/disk'):
+        if (disk.get('device') != 'cdrom' and
+                disk.find('readonly') is None):
+            continue
+        target = disk.find('target')
+        source = disk.find('source')
+        if target is not None:
+            found[target.get('dev')] = (
+                source.get('file') or source.get('dev')
+                if source is not None else None)
+    return found
+
+
+# --- source: what the destination must receive -----------------------------
+
+def volume_free_bdi(block_device_info):
+    """Block device info without volumes, for a legacy rescue domain.
+
+    That domain has no volume (nova rescues with ``block_device_info =
+    None``), so a volume BDM naming ``/dev/vdb`` would only hide the root
+    disk, which sits on vdb there. The dict stays truthy on purpose.
+    """
+    return dict(block_device_info or {}, block_device_mapping=[])
+
+
+def missing_disk_files(instance, guest_config):
+    """Server disks in the instance directory the domain does not use.
+
+    In a legacy rescue these are ``disk.local``, ``disk.eph*``,
+    ``disk.swap`` and the server's own ``disk.config``: the normal domain
+    needs them after unrescue. ``*.rescue`` files not in the domain are
+    leftovers of the rescue and are not sent.
+    """
+    in_domain = {dev.source_path for dev in _disks(guest_config)
+                 if dev.source_path}
+    instance_dir = libvirt_utils.get_instance_path(instance)
+    found = []
+    for path in sorted(glob.glob(os.path.join(instance_dir, 'disk*'))):
+        name = os.path.basename(path)
+        if (path in in_domain or name in NOT_DISKS or
+                name.endswith(RESCUE_SUFFIX) or not os.path.isfile(path)):
+            continue
+        found.append(path)
+    return found
+
+
+def synthetic_config(paths_and_formats):
+    """A guest config holding only file disks, for nova's size/backing
+    reader ``_get_instance_disk_info_from_config``."""
+    config = vconfig.LibvirtConfigGuest()
+    for index, (path, driver_format) in enumerate(paths_and_formats):
+        dev = vconfig.LibvirtConfigGuestDisk()
+        dev.source_type = 'file'
+        dev.source_path = path
+        dev.driver_format = driver_format
+        dev.target_dev = 'rescue-lm-%d' % index
+        config.add_device(dev)
+    return config
+
+
+def mark_read_only(disk_info, domain_xml):
+    """Mark the entries of read-only domain disks (libvirt cannot copy)."""
+    read_only = set(read_only_disks(domain_xml).values())
+    for info in disk_info:
+        if info['path'] in read_only:
+            info[COPY] = True
+    return disk_info
+
+
+def mark_copy(disk_info):
+    for info in disk_info:
+        info[COPY] = True
+    return disk_info
+
+
+def disks_to_mirror(guest, domain_xml, legacy, copied_by_nova):
+    """Target devices libvirt must mirror, in domain order.
+
+    ``copied_by_nova`` is the ``(paths, devices)`` nova chose. A legacy
+    domain has no volume, so every writable local disk is mirrored (nova's
+    volume filter would drop the root at vdb). Read-only devices are never
+    listed: libvirt refuses them and they are copied beforehand.
+    """
+    paths, devices = copied_by_nova
+    read_only = read_only_disks(domain_xml)
+    chosen = []
+    for dev in guest.get_all_disks():
+        if dev.shareable or dev.readonly or dev.target_dev in read_only:
+            continue
+        if dev.source_type not in ('file', 'block'):
+            continue
+        if legacy or dev.target_dev in devices:
+            chosen.append(dev)
+    return ([dev.source_path for dev in chosen],
+            [dev.target_dev for dev in chosen])
+
+
+# --- destination: placing what the source sent -----------------------------
+
+def _candidate_rescue_images(instance):
+    """Images a rescue made without our record may have used, in nova's
+    order of choice (``LibvirtDriver.rescue``) after the user's own."""
+    sysmeta = instance.system_metadata
+    return [image for image in (
+        rescue_record.read(instance).get(rescue_record.IMAGE),
+        CONF.libvirt.rescue_image_id,
+        sysmeta.get('image_base_image_ref'),
+        instance.image_ref) if image]
+
+
+def image_named(instance, cache_name):
+    """The image id whose cache file name is ``cache_name``, or None.
+
+    nova names cache files ``sha1(image id)``; only an id that hashes to the
+    name is trusted, so a base is never filled with another image.
+    """
+    for image_id in _candidate_rescue_images(instance):
+        if imagecache.get_cache_fname(image_id) == cache_name:
+            return image_id
+    return None
+
+
+def _is_generated(cache_name):
+    # nova regenerates these bases locally (ephemeral_<size>_<fs>, swap_<mb>)
+    return cache_name.startswith(('ephemeral', 'swap'))
+
+
+def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
+                       fallback_from_host):
+    """Fill backing files named after another image than the server's.
+
+    Runs on the destination before nova's ``_create_images_and_backing``,
+    which would download the server's image under any such name (the rescue
+    disk's base is named after the rescue image). nova then finds the base
+    and the disk in place and leaves them.
+    """
+    for info in disk_info or []:
+        backing = info.get('backing_file')
+        if not backing:
+            continue
+        cache_name = os.path.basename(backing)
+        target = os.path.join(instance_dir, os.path.basename(info['path']))
+        if _is_generated(cache_name):
+            _copy_generated_base(driver, instance, target, cache_name,
+                                 info['virt_disk_size'], fallback_from_host)
+        elif cache_name != imagecache.get_cache_fname(instance.image_ref):
+            _fill_base(driver, context, instance, target, cache_name,
+                       info['virt_disk_size'], fallback_from_host)
+        # else: nova downloads the server's image under its own name
+
+
+def copy_unmirrored(instance, instance_dir, disk_info, fallback_from_host):
+    """Copy from the source the disks libvirt will not mirror.
+
+    Runs after nova's ``_create_images_and_backing`` (so every backing file
+    exists) and replaces the blank disk nova made with the source's.
+    """
+    for info in disk_info or []:
+        if not info.get(COPY):
+            continue
+        target = os.path.join(instance_dir, os.path.basename(info['path']))
+        LOG.info('Copying %(name)s of the rescued server from %(host)s '
+                 '(libvirt does not migrate it)',
+                 {'name': os.path.basename(target),
+                  'host': fallback_from_host}, instance=instance)
+        libvirt_utils.copy_image(src=info['path'], dest=target,
+                                 host=fallback_from_host, receive=True)
+
+
+def _copy_from(host):
+    def copy_from_source(target):
+        libvirt_utils.copy_image(src=target, dest=target, host=host,
+                                 receive=True)
+    return copy_from_source
+
+
+def _copy_generated_base(driver, instance, target, cache_name, size,
+                         fallback_from_host):
+    """An ephemeral or swap base the destination does not have yet is
+    copied from the source rather than made anew.
+
+    nova would run mkfs/mkswap again, which writes other bytes (filesystem
+    UUID, checksum seed) under the same name, and the copied disk's top
+    layer would then sit on a base it was not written over. A base the
+    destination already has is used as is, as nova's own block migration
+    and resize do.
+    """
+    base = os.path.join(CONF.instances_path,
+                        CONF.image_cache.subdirectory_name, cache_name)
+    if os.path.exists(base):
+        return
+    LOG.debug('Copying base %(name)s of %(disk)s from %(host)s',
+              {'name': cache_name, 'disk': target,
+               'host': fallback_from_host}, instance=instance)
+    driver.image_backend.by_name(instance, target).cache(
+        fetch_func=_copy_from(fallback_from_host), filename=cache_name,
+        size=size, safe=True)
+
+
+def _fill_base(driver, context, instance, target, cache_name, size,
+               fallback_from_host):
+    disk = driver.image_backend.by_name(instance, target)
+    image_id = image_named(instance, cache_name)
+    if image_id:
+        LOG.debug('Backing file %(name)s of %(disk)s is image %(image)s',
+                  {'name': cache_name, 'disk': target, 'image': image_id},
+                  instance=instance)
+        driver._try_fetch_image_cache(
+            disk, libvirt_utils.fetch_image, context, cache_name, image_id,
+            instance, size, fallback_from_host)
+        return
+    LOG.info('Backing file %(name)s of %(disk)s matches no known image; '
+             'copying it from %(host)s', {'name': cache_name, 'disk': target,
+                                          'host': fallback_from_host},
+             instance=instance)
+    disk.cache(fetch_func=_copy_from(fallback_from_host),
+               filename=cache_name, size=size)
+
+
+def rescue_kernel_ramdisk(instance):
+    """``(file name, image id)`` of the rescue kernel and ramdisk.
+
+    From our record; for a rescue made before the package was installed, the
+    ids nova's rescue takes (``[libvirt] rescue_kernel_id`` /
+    ``rescue_ramdisk_id``, else the server's).
+    """
+    record = rescue_record.read(instance)
+    if record:
+        kernel = record.get(rescue_record.KERNEL)
+        ramdisk = record.get(rescue_record.RAMDISK)
+    else:
+        kernel = CONF.libvirt.rescue_kernel_id or instance.kernel_id
+        ramdisk = CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id
+    files = []
+    if kernel:
+        files.append(('kernel' + RESCUE_SUFFIX, kernel))
+        if ramdisk:
+            files.append(('ramdisk' + RESCUE_SUFFIX, ramdisk))
+    return files
+
+
+def fetch_rescue_kernel_ramdisk(driver, context, instance, source_host):
+    instance_dir = libvirt_utils.get_instance_path(instance)
+    for name, image_id in rescue_kernel_ramdisk(instance):
+        path = os.path.join(instance_dir, name)
+        if not os.path.exists(path):
+            driver._try_fetch_image(context, path, image_id, instance,
+                                    source_host)

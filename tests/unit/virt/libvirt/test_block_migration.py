@@ -1,0 +1,319 @@
+"""Block migration of a rescue domain: source choices, destination placing."""
+
+import hashlib
+import os
+from unittest import mock
+
+import fixtures
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import context as nova_context
+from nova import test
+from nova.virt.libvirt import config as vconfig
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_rescue_lm.virt.libvirt import block_migration
+from nova_rescue_lm.virt.libvirt import rescue_record
+from tests.unit import fakes
+
+
+def sha1(value):
+    return hashlib.sha1(value.encode()).hexdigest()
+
+
+def disk(path, target, device='disk', readonly=False, source_type='file',
+         fmt='qcow2'):
+    dev = vconfig.LibvirtConfigGuestDisk()
+    dev.source_type = source_type
+    dev.source_path = path
+    dev.target_dev = target
+    dev.target_bus = {'h': 'ide', 'f': 'fdc'}.get(target[0], 'virtio')
+    dev.source_device = device
+    dev.readonly = readonly
+    dev.driver_format = fmt
+    return dev
+
+
+def domain(*disks):
+    config = vconfig.LibvirtConfigGuest()
+    config.virt_type = 'kvm'
+    config.name = 'instance-00000001'
+    config.uuid = uuids.instance
+    config.memory = 1024
+    config.vcpus = 1
+    for dev in disks:
+        config.add_device(dev)
+    return config
+
+
+LEGACY = domain(disk('/i/disk.rescue', 'vda'), disk('/i/disk', 'vdb'),
+                disk('/i/disk.config.rescue', 'hda', device='cdrom',
+                     fmt='raw'))
+STABLE = domain(disk('/i/disk', 'vda'), disk('/i/disk.eph0', 'vdb'),
+                disk('/i/disk.config', 'hda', device='cdrom', fmt='raw'),
+                disk('/i/disk.rescue', 'vdc'))
+
+
+class FakeGuest(object):
+
+    def __init__(self, config):
+        self.config = config
+
+    def get_all_disks(self):
+        # As nova parses it back: the device attribute is lost, <readonly/>
+        # is kept (libvirt adds it to every cdrom).
+        found = []
+        for dev in self.config.devices:
+            parsed = disk(dev.source_path, dev.target_dev,
+                          readonly=dev.readonly or
+                          dev.source_device == 'cdrom',
+                          source_type=dev.source_type)
+            found.append(parsed)
+        return found
+
+
+class DomainTest(test.NoDBTestCase):
+
+    def test_legacy_and_stable_domains(self):
+        self.assertTrue(block_migration.is_legacy_domain(LEGACY))
+        self.assertFalse(block_migration.is_legacy_domain(STABLE))
+        self.assertFalse(block_migration.is_legacy_domain(domain()))
+
+    def test_legacy_rbd_domain(self):
+        rbd = disk(None, 'vda', source_type='network')
+        rbd.source_name = 'vms/%s_disk.rescue' % uuids.instance
+        self.assertTrue(block_migration.is_legacy_domain(domain(rbd)))
+
+    def test_read_only_disks_from_the_xml(self):
+        xml = LEGACY.to_xml()
+        self.assertEqual({'hda': '/i/disk.config.rescue'},
+                         block_migration.read_only_disks(xml))
+        floppy = domain(disk('/i/disk.rescue', 'fda', device='floppy'),
+                        disk('/i/iso', 'hdb', readonly=True))
+        self.assertEqual({'hdb': '/i/iso'},
+                         block_migration.read_only_disks(floppy.to_xml()))
+
+    def test_mark_read_only(self):
+        infos = [{'path': '/i/disk.rescue'}, {'path': '/i/disk'},
+                 {'path': '/i/disk.config.rescue'}]
+        block_migration.mark_read_only(infos, LEGACY.to_xml())
+        self.assertEqual([False, False, True],
+                         [bool(i.get(block_migration.COPY)) for i in infos])
+
+    def test_legacy_root_on_vdb_is_mirrored_even_with_a_volume_there(self):
+        # nova dropped vdb (a volume BDM names /dev/vdb) and kept the cdrom
+        # because the harness shows no <readonly/>.
+        nova_choice = (['/i/disk.rescue', '/i/disk.config.rescue'],
+                       ['vda', 'hda'])
+        self.assertEqual(
+            (['/i/disk.rescue', '/i/disk'], ['vda', 'vdb']),
+            block_migration.disks_to_mirror(
+                FakeGuest(LEGACY), LEGACY.to_xml(), True, nova_choice))
+
+    def test_stable_keeps_nova_volume_filter(self):
+        with_volume = domain(*(list(STABLE.devices) + [
+            disk('/dev/sdx', 'vdd', source_type='block', fmt='raw')]))
+        nova_choice = (['/i/disk', '/i/disk.eph0', '/i/disk.rescue'],
+                       ['vda', 'vdb', 'vdc'])
+        self.assertEqual(
+            (['/i/disk', '/i/disk.eph0', '/i/disk.rescue'],
+             ['vda', 'vdb', 'vdc']),
+            block_migration.disks_to_mirror(
+                FakeGuest(with_volume), with_volume.to_xml(), False,
+                nova_choice))
+
+    def test_volume_free_bdi_stays_truthy(self):
+        bdi = block_migration.volume_free_bdi(
+            {'block_device_mapping': [{'mount_device': '/dev/vdb'}],
+             'swap': None})
+        self.assertEqual([], bdi['block_device_mapping'])
+        self.assertTrue(bdi)
+        self.assertEqual({'block_device_mapping': []},
+                         block_migration.volume_free_bdi(None))
+
+
+class InstanceDirTestBase(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=self.root)
+        self.context = nova_context.get_admin_context()
+        self.instance = fakes.instance(
+            self.context, task_state=task_states.MIGRATING)
+        self.dir = os.path.join(self.root, self.instance.uuid)
+        os.makedirs(self.dir)
+
+
+class SourceFilesTest(InstanceDirTestBase):
+
+    def test_missing_disk_files(self):
+        fakes.make_files(self.dir, [
+            'disk', 'disk.rescue', 'disk.eph0', 'disk.eph1', 'disk.swap',
+            'disk.config', 'disk.config.rescue', 'disk.info',
+            'disk.local.rescue', 'kernel.rescue', 'console.log'])
+        config = domain(disk(os.path.join(self.dir, 'disk.rescue'), 'vda'),
+                        disk(os.path.join(self.dir, 'disk'), 'vdb'),
+                        disk(os.path.join(self.dir, 'disk.config.rescue'),
+                             'hda', device='cdrom'))
+        self.assertEqual(
+            [os.path.join(self.dir, name) for name in (
+                'disk.config', 'disk.eph0', 'disk.eph1', 'disk.swap')],
+            block_migration.missing_disk_files(self.instance, config))
+
+    def test_synthetic_config(self):
+        config = block_migration.synthetic_config(
+            [('/i/disk.eph0', 'qcow2'), ('/i/disk.config', 'raw')])
+        self.assertEqual(
+            [('file', '/i/disk.eph0', 'qcow2'),
+             ('file', '/i/disk.config', 'raw')],
+            [(d.source_type, d.source_path, d.driver_format)
+             for d in config.devices])
+
+
+class DestinationTest(InstanceDirTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.driver = mock.Mock()
+        self.copy = self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.utils.copy_image')).mock
+
+    def _info(self, name, backing=None, copy=False):
+        info = {'path': '/src/%s/%s' % (self.instance.uuid, name),
+                'type': 'qcow2' if backing else 'raw',
+                'virt_disk_size': 1024, 'disk_size': 512,
+                'backing_file': backing or '',
+                'over_committed_disk_size': 0}
+        if copy:
+            info[block_migration.COPY] = True
+        return info
+
+    def test_copies_only_marked_disks(self):
+        infos = [self._info('disk', backing='/b/' + sha1(uuids.image)),
+                 self._info('disk.config.rescue', copy=True),
+                 self._info('disk.eph0', backing='/b/ephemeral_1_abc',
+                            copy=True)]
+        block_migration.copy_unmirrored(self.instance, self.dir, infos,
+                                        'src-host')
+        self.assertEqual(
+            [mock.call(src=infos[1]['path'],
+                       dest=os.path.join(self.dir, 'disk.config.rescue'),
+                       host='src-host', receive=True),
+             mock.call(src=infos[2]['path'],
+                       dest=os.path.join(self.dir, 'disk.eph0'),
+                       host='src-host', receive=True)],
+            self.copy.call_args_list)
+
+    def test_rescue_base_filled_with_the_recorded_rescue_image(self):
+        self.instance.system_metadata[rescue_record.IMAGE] = uuids.rescue
+        infos = [self._info('disk', backing='/b/' + sha1(uuids.image)),
+                 self._info('disk.rescue', backing='/b/' + sha1(uuids.rescue)),
+                 self._info('disk.eph0', backing='/b/ephemeral_1_abc'),
+                 self._info('disk.swap', backing='/b/swap_128')]
+        block_migration.fill_foreign_bases(
+            self.driver, self.context, self.instance, self.dir, infos,
+            'src-host')
+        backend = self.driver.image_backend.by_name
+        self.assertEqual(
+            [mock.call(self.instance, os.path.join(self.dir, name))
+             for name in ('disk.rescue', 'disk.eph0', 'disk.swap')],
+            backend.call_args_list)
+        self.driver._try_fetch_image_cache.assert_called_once_with(
+            backend.return_value, mock.ANY, self.context, sha1(uuids.rescue),
+            uuids.rescue, self.instance, 1024, 'src-host')
+        # Missing ephemeral and swap bases come from the source, as is.
+        self.assertEqual(
+            [mock.call(fetch_func=mock.ANY, filename=name, size=1024,
+                       safe=True)
+             for name in ('ephemeral_1_abc', 'swap_128')],
+            backend.return_value.cache.call_args_list)
+        self.copy.assert_not_called()
+
+    def test_generated_base_the_destination_has_is_kept(self):
+        fakes.make_files(self.root, ['_base/'])
+        fakes.make_files(os.path.join(self.root, '_base'),
+                         ['ephemeral_1_abc'])
+        block_migration.fill_foreign_bases(
+            self.driver, self.context, self.instance, self.dir,
+            [self._info('disk.eph0', backing='/b/ephemeral_1_abc')],
+            'src-host')
+        self.driver.image_backend.by_name.assert_not_called()
+
+    def _fill_unknown(self):
+        infos = [self._info('disk.rescue',
+                            backing='/b/' + sha1(uuids.someone_elses))]
+        block_migration.fill_foreign_bases(
+            self.driver, self.context, self.instance, self.dir, infos,
+            'src-host')
+        self.driver._try_fetch_image_cache.assert_not_called()
+        image = self.driver.image_backend.by_name.return_value
+        image.cache.assert_called_once_with(
+            fetch_func=mock.ANY, filename=sha1(uuids.someone_elses),
+            size=1024)
+        image.cache.call_args[1]['fetch_func'](target='/x/_base/name')
+        self.copy.assert_called_once_with(
+            src='/x/_base/name', dest='/x/_base/name', host='src-host',
+            receive=True)
+
+    def test_unknown_base_copied_from_the_source_never_downloaded(self):
+        """A rescue from before the package (no record), user's image."""
+        self._fill_unknown()
+
+    def test_record_of_another_image_is_not_trusted(self):
+        self.instance.system_metadata[rescue_record.IMAGE] = uuids.rescue
+        self._fill_unknown()
+
+    def test_rescue_image_found_without_a_record(self):
+        self.flags(rescue_image_id=uuids.configured, group='libvirt')
+        self.assertEqual(uuids.configured, block_migration.image_named(
+            self.instance, sha1(uuids.configured)))
+        self.instance.system_metadata['image_base_image_ref'] = uuids.base
+        self.assertEqual(uuids.base, block_migration.image_named(
+            self.instance, sha1(uuids.base)))
+        self.assertIsNone(block_migration.image_named(
+            self.instance, sha1(uuids.other)))
+
+
+class KernelRamdiskTest(InstanceDirTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.driver = mock.Mock()
+
+    def _fetch(self):
+        block_migration.fetch_rescue_kernel_ramdisk(
+            self.driver, self.context, self.instance, 'src-host')
+        return [c[0][1:4] for c in self.driver._try_fetch_image.call_args_list]
+
+    def test_recorded_ids(self):
+        self.instance.system_metadata.update({
+            rescue_record.KERNEL: uuids.kernel,
+            rescue_record.RAMDISK: uuids.ramdisk})
+        self.assertEqual(
+            [(os.path.join(self.dir, 'kernel.rescue'), uuids.kernel,
+              self.instance),
+             (os.path.join(self.dir, 'ramdisk.rescue'), uuids.ramdisk,
+              self.instance)],
+            self._fetch())
+        self.assertEqual('src-host',
+                         self.driver._try_fetch_image.call_args[0][4])
+
+    def test_without_a_record_nova_choice(self):
+        self.flags(rescue_kernel_id=uuids.kernel, group='libvirt')
+        self.assertEqual(
+            [(os.path.join(self.dir, 'kernel.rescue'), uuids.kernel,
+              self.instance)], self._fetch())
+
+    def test_existing_files_and_no_kernel(self):
+        self.assertEqual([], self._fetch())
+        self.instance.system_metadata[rescue_record.KERNEL] = uuids.kernel
+        fakes.make_files(self.dir, ['kernel.rescue'])
+        self.assertEqual([], self._fetch())
+
+    def test_guards(self):
+        self.assertTrue(block_migration.is_migrating_rescued(self.instance))
+        self.instance.task_state = None
+        self.assertFalse(block_migration.is_migrating_rescued(self.instance))
+        self.instance.vm_state = vm_states.ACTIVE
+        self.assertFalse(block_migration.is_rescued(self.instance))
