@@ -90,6 +90,31 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         artifacts.remove_all(self, instance)
         rescue_record.clear(instance)
 
+    def _get_guest_xml(self, context, instance, network_info, disk_info,
+                       image_meta, rescue=None, **kwargs):
+        if not rescue:
+            return super()._get_guest_xml(
+                context, instance, network_info, disk_info, image_meta,
+                rescue=rescue, **kwargs)
+        # When the image gives no hw_machine_type, nova records the machine
+        # type it builds the domain with as the server's; for a rescue
+        # domain that is the rescue image's (say 'pc' for a q35 server), and
+        # unrescue, rebuilt from instance.image_meta, would then boot the
+        # server on it (a secure-boot server would not start at all). Keep
+        # the server's record as it was.
+        sysmeta = instance.system_metadata
+        key = 'image_hw_machine_type'
+        recorded = sysmeta.get(key)
+        try:
+            return super()._get_guest_xml(
+                context, instance, network_info, disk_info, image_meta,
+                rescue=rescue, **kwargs)
+        finally:
+            if recorded is None:
+                sysmeta.pop(key, None)
+            else:
+                sysmeta[key] = recorded
+
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
         data = super().check_can_live_migrate_source(
