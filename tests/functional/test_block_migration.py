@@ -135,8 +135,10 @@ class _Scenarios(block_base.BlockMigrationTestBase):
         dest = self.instance_dir('dest', server)
         names = sorted(os.path.basename(path)
                        for _dev, path in self._domain_disks('dest', server))
-        self.assertEqual(['disk', 'disk.config', 'disk.eph0', 'disk.swap'],
-                         names)
+        expected = ['disk', 'disk.eph0', 'disk.swap']
+        if 'disk.config' in snapshot:
+            expected.append('disk.config')
+        self.assertEqual(sorted(expected), names)
         root = os.path.join(dest, 'disk')
         self._assert_image(root, block_base.base_image_id())
         self._assert_written(root, ROOT_WRITE)
@@ -173,6 +175,20 @@ class _Scenarios(block_base.BlockMigrationTestBase):
         self.assertEqual(['vda', 'vdb'], migration['migrate_disks'])
 
         self._assert_rescue_disks_on_dest(server, RESCUE_IMAGE, snapshot)
+        self._assert_unrescued_on_dest(server, snapshot)
+
+    def test_legacy_rescue_without_config_drive(self):
+        server = self._create_full_server(config_drive=False)
+        server = self._rescue_with(server, RESCUE_IMAGE)
+        snapshot = self._write_as_guests(server)
+        self.assertEqual(set(), {n for n in snapshot
+                                 if not n.startswith('head:')})
+
+        server = self._migrate(server)
+        self.assertEqual(['vda', 'vdb'], self.migrations[-1]['migrate_disks'])
+        self._assert_rescue_disks_on_dest(server, RESCUE_IMAGE, snapshot)
+        self.assertEqual([], [n for n in os.listdir(
+            self.instance_dir('dest', server)) if n.startswith('disk.config')])
         self._assert_unrescued_on_dest(server, snapshot)
 
     def test_stable_device_rescue_block_migration(self):
