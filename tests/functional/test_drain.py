@@ -1,0 +1,271 @@
+"""nova-rescue-lm-drain against nova's real API in the functional harness.
+
+The command's core (``drain.drain``) runs on a keystoneauth session and
+adapter, as the command builds them, with a no-auth plugin on the harness's
+endpoint and the identity headers its stubbed auth middleware reads.
+"""
+
+import io
+
+import fixtures
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+
+from nova.api import auth as nova_auth
+
+from nova_rescue_lm.cmd import drain
+from tests.functional import base
+
+
+class TestDrain(base.RescueLiveMigrationTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('src')
+        self.start_compute('dest')
+        self.start_compute('stock', driver=base.STOCK_DRIVER)
+        self.posts = []
+
+    def _client(self, roles='reader,member,admin', user='admin'):
+        session = ks_session.Session(
+            auth=noauth.NoAuth(endpoint=self.api.base_url))
+        adapter = ks_adapter.Adapter(
+            session=session, service_type='compute',
+            additional_headers={
+                'X-Auth-User': user, 'X-User-Id': user,
+                'X-Auth-Project-Id': self.api.project_id, 'X-Roles': roles})
+        client = drain.ComputeClient(adapter)
+        real_request = client.request
+
+        def request(method, url, microversion=None, body=None):
+            if method != 'GET':
+                self.posts.append((url, microversion, body))
+            return real_request(method, url, microversion, body)
+        client.request = request
+        return client
+
+    def _drain(self, host, client=None, **kwargs):
+        out = io.StringIO()
+        code, entries = drain.drain(client or self._client(), host, out=out,
+                                    poll_interval=0.2, timeout=120,
+                                    **kwargs)
+        return code, {e.name: e for e in entries}, out.getvalue()
+
+    def _disable(self, host):
+        """Keep the scheduler off ``host`` (ACTIVE servers may go to a
+        stock compute; the tests want to know where they end)."""
+        service = self.api.get_services(binary='nova-compute', host=host)[0]
+        self.api.put_service(service['id'], {'status': 'disabled'})
+
+    def _servers(self, host='src'):
+        servers = {}
+        server = self._create_server(name='active', host=host,
+                                     networks='none')
+        servers['active'] = server
+        server = self._create_server(name='paused', host=host,
+                                     networks='none')
+        self.api.post_server_action(server['id'], {'pause': None})
+        servers['paused'] = self._wait_for_state_change(server, 'PAUSED')
+        server = self._create_server(name='rescued', host=host,
+                                     networks='none')
+        servers['rescued'] = self._rescue_server(server)
+        server = self._create_server(name='shutoff', host=host,
+                                     networks='none')
+        servers['shutoff'] = self._stop_server(server)
+        return servers
+
+    def test_drain_moves_active_paused_rescued_reports_shutoff(self):
+        servers = self._servers()
+        self._disable('stock')
+        code, entries, out = self._drain('src', max_parallel=2)
+
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code, out)
+        for name, status in (('active', 'ACTIVE'), ('paused', 'PAUSED'),
+                             ('rescued', 'RESCUE')):
+            self.assertEqual(drain.MOVED, entries[name].result, out)
+            self.assertEqual('dest', entries[name].dest, out)
+            server = self._show_server(servers[name])
+            self.assertEqual('dest', server['OS-EXT-SRV-ATTR:host'])
+            self.assertEqual(status, server['status'])
+        self.assertEqual(drain.CANNOT_MOVE, entries['shutoff'].result)
+        self.assertIn('SHUTOFF', entries['shutoff'].reason)
+        self.assertEqual('src', self._host_of(servers['shutoff']))
+
+        # 2.105 only for the rescued server; 2.68 for the others.
+        versions = {url.split('/')[2]: version
+                    for url, version, _body in self.posts}
+        self.assertEqual({servers['active']['id']: '2.68',
+                          servers['paused']['id']: '2.68',
+                          servers['rescued']['id']: '2.105'}, versions)
+        for _url, _version, body in self.posts:
+            self.assertEqual({'os-migrateLive': {
+                'host': None, 'block_migration': 'auto'}}, body)
+
+        table = drain.render_table(entries.values())
+        self.assertIn(table, out)
+        self.assertIn('Servers are left on src.', out)
+        self.assertIn('rescued (%s): moved to dest (RESCUE)' %
+                      servers['rescued']['id'], out)
+
+        # Nothing movable is left: a second drain moves nothing and still
+        # says the SHUTOFF server is left behind.
+        self.posts = []
+        code, entries, out = self._drain('src')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(['shutoff'], list(entries))
+        self.assertEqual([], self.posts)
+
+    def test_drain_of_movable_servers_only_exits_0(self):
+        server = self._rescue_server(
+            self._create_server(name='r1', host='src', networks='none'))
+        active = self._create_server(name='a1', host='src', networks='none')
+        code, entries, out = self._drain('src', max_parallel=1,
+                                         target='dest')
+        self.assertEqual(drain.EXIT_OK, code, out)
+        self.assertEqual('dest', self._host_of(server))
+        self.assertEqual('dest', self._host_of(active))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+        for _url, _version, body in self.posts:
+            self.assertEqual('dest', body['os-migrateLive']['host'])
+
+    def test_failed_migration_is_reported_with_the_event_message(self):
+        server = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+
+        def failing_migration(domain, destination, params, flags):
+            self.migrations.append({'destination': destination})
+            domain.fail_job()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            failing_migration))
+
+        code, entries, out = self._drain('src', target='dest')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code, out)
+        entry = entries['rescued']
+        self.assertEqual(drain.FAILED, entry.result, out)
+        self.assertIn('live migration 1 failed', entry.reason)
+        self.assertIn('rescued (%s): failed: ' % server['id'], out)
+        self.assertEqual('src', self._host_of(server))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+
+    def test_dry_run_posts_nothing(self):
+        servers = self._servers()
+        code, entries, out = self._drain('src', dry_run=True)
+        self.assertEqual([], self.posts)
+        self.assertEqual([], self.migrations)
+        for name in ('active', 'paused', 'rescued'):
+            self.assertEqual(drain.WOULD_MOVE, entries[name].result)
+            self.assertEqual('src', self._host_of(servers[name]))
+        self.assertEqual('2.105', entries['rescued'].microversion)
+        self.assertEqual('2.68', entries['active'].microversion)
+        self.assertEqual(drain.CANNOT_MOVE, entries['shutoff'].result)
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertIn('Dry run, nothing was sent', out)
+
+    def test_rescued_to_incapable_target_reports_the_400(self):
+        server = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        code, entries, out = self._drain('src', target='stock')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        entry = entries['rescued']
+        self.assertEqual(drain.CANNOT_MOVE, entry.result)
+        self.assertIn('destination compute node', entry.reason)
+        self.assertIn(' stock ', entry.reason)
+        self.assertIn(base.TRAIT, entry.reason)
+        self.assertIn('cannot move: %s' % entry.reason, out)
+        self.assertEqual('src', self._host_of(server))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+        self.assertEqual([], self.migrations)
+
+    def test_unknown_host_is_bad_input(self):
+        self._create_server(name='active', host='src', networks='none')
+        error = self.assertRaises(drain.DrainError, self._drain, 'nowhere')
+        self.assertIn("No compute service on host 'nowhere'", str(error))
+        error = self.assertRaises(drain.DrainError, self._drain, 'src',
+                                  target='nowhere')
+        self.assertIn("'nowhere'", str(error))
+        self.assertEqual([], self.posts)
+
+    def test_non_admin_is_refused(self):
+        self._create_server(name='active', host='src', networks='none')
+        error = self.assertRaises(
+            drain.DrainError, self._drain, 'src',
+            client=self._client(roles='reader,member', user='demo'))
+        self.assertIn('403', str(error))
+        self.assertIn('admin credentials', str(error))
+        self.assertEqual([], self.posts)
+
+    def test_api_without_rescue_lm_cannot_move_rescued(self):
+        server = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        # In this one process nova's own version document would say 2.105
+        # too (the package raised nova's maximum); an API without the
+        # package says 2.104.
+        client = self._client()
+        client._max = (2, 104)
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        self._disable('stock')
+        code, entries, out = self._drain('src', client=client)
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertIn('nova-rescue-lm is not enabled',
+                      entries['rescued'].reason)
+        self.assertIn('2.104', entries['rescued'].reason)
+        self.assertEqual('src', self._host_of(server))
+        # The active server moved, at 2.68; nothing was sent for the other.
+        self.assertEqual(drain.MOVED, entries['active'].result)
+        self.assertEqual('dest', self._host_of(active))
+        self.assertEqual([('/servers/%s/action' % active['id'], '2.68')],
+                         [post[:2] for post in self.posts])
+
+    def _main(self, *argv):
+        """The console script's main(), authenticating with auth type none
+        on the harness's endpoint (whose stubbed auth then sees an admin).
+        """
+        stub = nova_auth.NovaKeystoneContext._create_context
+
+        def as_admin(env, **kwargs):
+            env.setdefault('HTTP_X_AUTH_USER', 'admin')
+            env.setdefault('HTTP_X_AUTH_PROJECT_ID', self.api.project_id)
+            env.setdefault('HTTP_X_ROLES', 'reader,member,admin')
+            return stub(env, **kwargs)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.auth.NovaKeystoneContext._create_context', as_admin))
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE', '/nonexistent/clouds.yaml'))
+        out, err = io.StringIO(), io.StringIO()
+        code = drain.main(list(argv) + [
+            '--os-auth-type', 'none',
+            '--os-compute-endpoint-override', self.api.base_url],
+            out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def test_command_line(self):
+        rescued = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        shutoff = self._stop_server(
+            self._create_server(name='shutoff', host='src', networks='none'))
+
+        code, out, err = self._main('src', '--dry-run')
+        self.assertEqual((1, ''), (code, err), out)
+        self.assertIn('would move', out)
+        self.assertEqual('src', self._host_of(rescued))
+
+        code, out, err = self._main('nowhere')
+        self.assertEqual(2, code)
+        self.assertIn("No compute service on host 'nowhere'", err)
+
+        code, out, err = self._main('src', '--max-parallel', '1',
+                                    '--timeout', '120')
+        self.assertEqual((1, ''), (code, err), out)
+        self.assertEqual('dest', self._host_of(rescued))
+        self.assertEqual('RESCUE', self._show_server(rescued)['status'])
+        self.assertEqual('src', self._host_of(shutoff))
+        self.assertRegex(out, r'\| %s \| rescued +\| RESCUE +\| src +\| '
+                              r'dest +\| moved +\|' % rescued['id'])
+        self.assertRegex(out, r'\| %s \| shutoff +\| SHUTOFF +\| src +\| '
+                              r'- +\| cannot move +\| SHUTOFF: ' %
+                         shutoff['id'])
