@@ -5,6 +5,7 @@ package's paste factories), conductor, scheduler, placement and several
 libvirt computes with nova's fake libvirt connection, all in one process.
 """
 
+import datetime
 import json
 import os
 import sys
@@ -105,6 +106,23 @@ class RescueLiveMigrationTestBase(
         """
         os.makedirs(self._instance_dir(server), exist_ok=True)
         return self._rescue_server(server)
+
+    def _register_image(self, image_id, size, tags=None, **properties):
+        """Add an active, public, bare raw image to nova's glance fixture."""
+        timestamp = datetime.datetime(2021, 1, 2, 3, 4, 5,
+                                      tzinfo=datetime.timezone.utc)
+        image = {
+            'id': image_id, 'name': 'image-' + image_id[:8],
+            'created_at': timestamp, 'updated_at': timestamp,
+            'deleted_at': None, 'deleted': False, 'status': 'active',
+            'is_public': True, 'visibility': 'public',
+            'container_format': 'bare', 'disk_format': 'raw',
+            'size': size, 'min_ram': 0, 'min_disk': 0,
+            'protected': False, 'properties': dict(properties)}
+        if tags is not None:
+            image['tags'] = tags
+        self.glance.create(None, image)
+        return image_id
 
     def _request_spec(self, server):
         return objects.RequestSpec.get_by_instance_uuid(

@@ -331,16 +331,7 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
     # API helpers
 
     def _create_rescue_image(self, image_id, **properties):
-        timestamp = self.glance.images[base_image_id()]['created_at']
-        self.glance.create(None, {
-            'id': image_id, 'name': 'rescue-' + image_id[:8],
-            'created_at': timestamp, 'updated_at': timestamp,
-            'deleted_at': None, 'deleted': False, 'status': 'active',
-            'is_public': True, 'visibility': 'public',
-            'container_format': 'bare', 'disk_format': 'raw',
-            'size': IMAGE_SIZE, 'min_ram': 0, 'min_disk': 0,
-            'protected': False, 'properties': dict(properties)})
-        return image_id
+        return self._register_image(image_id, IMAGE_SIZE, **properties)
 
     def _create_full_server(self, host='src', config_drive=True):
         flavor_id = self._create_flavor(memory_mb=512, vcpu=1, disk=1,

@@ -17,7 +17,6 @@ without a loader path gets OVMF's code file and an NVRAM file at libvirt's
 default path, named after the domain.
 """
 
-import datetime
 import os
 
 import fixtures
@@ -98,17 +97,7 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             self._create_image(image_id, properties)
 
     def _create_image(self, image_id, properties):
-        timestamp = datetime.datetime(
-            2021, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-        self.glance.create(None, {
-            'id': image_id, 'name': 'image-' + image_id[:8],
-            'created_at': timestamp, 'updated_at': timestamp,
-            'deleted_at': None, 'deleted': False, 'status': 'active',
-            'is_public': True, 'visibility': 'public',
-            'container_format': 'bare', 'disk_format': 'raw',
-            'size': 74185822, 'min_ram': 0, 'min_disk': 0,
-            'protected': False, 'tags': [],
-            'properties': dict(properties)})
+        self._register_image(image_id, 74185822, tags=[], **properties)
 
     # helpers
 
