@@ -90,7 +90,15 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                        _('%s loads nova-rescue-lm.') % found)
 
     def _traits_by_node(self):
-        """({node: traits}, None), or (None, the failure to report)."""
+        """({node: traits}, None), or (None, the failure to report).
+
+        Read once per run: both capability checks use the same answer.
+        """
+        if not hasattr(self, '_traits'):
+            self._traits = self._read_traits()
+        return self._traits
+
+    def _read_traits(self):
         ctxt = nova_context.get_admin_context()
         client = report.report_client_singleton()
         try:

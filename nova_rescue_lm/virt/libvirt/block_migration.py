@@ -326,8 +326,7 @@ def rescue_kernel_ramdisk(instance):
         kernel = record.get(rescue_record.KERNEL)
         ramdisk = record.get(rescue_record.RAMDISK)
     else:
-        kernel = CONF.libvirt.rescue_kernel_id or instance.kernel_id
-        ramdisk = CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id
+        kernel, ramdisk = rescue_record.nova_kernel_ramdisk(instance)
     files = []
     if kernel:
         files.append(('kernel' + RESCUE_SUFFIX, kernel))

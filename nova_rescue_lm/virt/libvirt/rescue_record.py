@@ -29,16 +29,23 @@ def record(instance, image_meta):
     The caller's ``instance.save()`` persists the record.
     """
     image = image_meta.id if image_meta.obj_attr_is_set('id') else None
+    kernel, ramdisk = nova_kernel_ramdisk(instance)
     values = {
         IMAGE: image or CONF.libvirt.rescue_image_id or instance.image_ref,
-        KERNEL: CONF.libvirt.rescue_kernel_id or instance.kernel_id,
-        RAMDISK: CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id,
+        KERNEL: kernel,
+        RAMDISK: ramdisk,
         MODE: (STABLE_DEVICE if hardware.check_hw_rescue_props(image_meta)
                else LEGACY),
     }
     clear(instance)
     instance.system_metadata.update(
         {key: value for key, value in values.items() if value})
+
+
+def nova_kernel_ramdisk(instance):
+    """The kernel and ramdisk ids nova's libvirt rescue boots with."""
+    return (CONF.libvirt.rescue_kernel_id or instance.kernel_id,
+            CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id)
 
 
 def read(instance):
