@@ -12,6 +12,9 @@ export E2E_STATE=$E2E_ROOT/run
 PY=$E2E_VENV/bin/python
 RESULTS=$E2E_ROOT/results.jsonl
 MODES=${E2E_MODES:-shared block}
+# The script run against each bed (tests/e2e/scenarios.py by default; the
+# benchmarks use the same bed with their own script).
+SCRIPT=${E2E_SCRIPT:-$REPO/tests/e2e/scenarios.py}
 T0=$(date +%s)
 
 say() { printf '%s e2e: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -35,7 +38,14 @@ PIP_CONSTRAINT="$REPO/constraints.txt $HERE/constraints-extra.txt" \
 "$PY" -c 'import nova.virt.rescue_lm, nova_rescue_lm, libvirt' || {
   echo "e2e: the package is not installed (regular install) in $E2E_VENV"; exit 1; }
 
-mkdir -p "$E2E_ROOT"; rm -f "$RESULTS"
+mkdir -p "$E2E_ROOT"
+# One bed per machine: its hosts, ports and namespaces are fixed.
+exec 9>"$E2E_ROOT.lock"
+if ! flock -n 9; then
+  say "another bed is running on this machine; waiting for it"
+  flock 9
+fi
+rm -f "$RESULTS"
 BED_UP=0
 cleanup() {
   trap - EXIT INT TERM
@@ -59,7 +69,7 @@ for mode in $MODES; do
     bash "$HERE/bed.sh" down; BED_UP=0
     continue
   fi
-  "$PY" "$REPO/tests/e2e/scenarios.py" --mode "$mode" --results "$RESULTS"
+  "$PY" "$SCRIPT" --mode "$mode" --results "$RESULTS"
   bash "$HERE/bed.sh" footprint
   # keep this bed's logs for a look after the run
   rm -rf "$E2E_ROOT/logs-$mode"; cp -a "$E2E_STATE/log" "$E2E_ROOT/logs-$mode"
