@@ -7,6 +7,7 @@ the API answers 202 and the conductor and computes carry on asynchronously.
 import threading
 
 import fixtures
+from nova.tests.fixtures import libvirt as libvirt_fixture
 
 from tests.functional import base
 from tests.functional import test_rolling_upgrade
@@ -74,3 +75,80 @@ class TestNoCapableDestination(base.RescueLiveMigrationTestBase):
         server = self._wait_for_state_change(server, 'RESCUE')
         self.assertEqual('src', self._host_of(server))
         self.assertEqual([], self.migrations)
+
+
+class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
+    """A migration that dies midway, the way real libvirt reports it: the
+    job ends (cancelled or failed) and the migrate call raises."""
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('src')
+        self.start_compute('dest')
+        self.ended = threading.Event()
+
+    def _migration_until_ended(self, domain, destination, params, flags):
+        self.migrations.append({'destination': destination})
+        self.assertTrue(self.ended.wait(30), 'migration never ended')
+        raise libvirt_fixture.make_libvirtError(
+            libvirt_fixture.libvirtError, self.error,
+            error_code=libvirt_fixture.VIR_ERR_OPERATION_FAILED,
+            error_domain=libvirt_fixture.VIR_FROM_QEMU)
+
+    def _abort_job(self, domain):
+        domain._job_type = libvirt_fixture.VIR_DOMAIN_JOB_CANCELLED
+        self.ended.set()
+
+    def _start(self, server):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            self._migration_until_ended))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.abortJob', self._abort_job))
+        self.assertEqual(202, self._live_migrate_action(
+            server, host='dest').status)
+        return self._wait_for_migration_status(server, ['running'])
+
+    def _destination_goes_away(self, server):
+        self.error = ('End of file while reading data: Input/output error')
+        self._start(server)
+        for dom in self.computes['src'].driver._host.get_connection(
+                )._vms.values():
+            dom.fail_job()
+        self.ended.set()
+
+    def _assert_rescued_on_source_and_unrescues(self, server, status):
+        self._wait_for_migration_status(server, [status])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual(('src', None), (
+            self._host_of(server), server['OS-EXT-STS:task_state']))
+        server = self._unrescue_server(server)
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('src', self._host_of(server))
+
+    def test_aborted_migration_leaves_server_rescued_on_source(self):
+        server = self._rescue_server(
+            self._create_server(host='src', networks='none'))
+        self.error = ('operation aborted: migration out job: '
+                      'canceled by client')
+        migration = self._start(server)
+        self.api.api_delete('/servers/%s/migrations/%s' % (
+            server['id'], migration['id']))
+        self._assert_rescued_on_source_and_unrescues(server, 'cancelled')
+
+    def test_destination_lost_leaves_server_rescued_on_source(self):
+        server = self._rescue_server(
+            self._create_server(host='src', networks='none'))
+        self._destination_goes_away(server)
+        self._assert_rescued_on_source_and_unrescues(server, 'failed')
+
+    def test_active_server_keeps_nova_behaviour(self):
+        # The rescue-only handling leaves other servers as nova 34 has them
+        # (ERROR after the rollback; not this package's call to change).
+        server = self._create_server(host='src', networks='none')
+        self._destination_goes_away(server)
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_server_parameter(
+            server, {'status': 'ERROR', 'OS-EXT-SRV-ATTR:host': 'src'},
+            wait_for_fault_key=False)

@@ -172,6 +172,35 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             guest, guest.get_xml_desc(),
             block_migration.is_legacy_domain(guest.get_config()), chosen)
 
+    def _live_migration(self, context, instance, dest, post_method,
+                        recover_method, block_migration, migrate_data):
+        # nova 34 re-raises the migrate call's error (an aborted job, a
+        # destination that went away) after its monitor has already rolled
+        # the migration back; the compute manager then puts the server in
+        # ERROR although it still runs, rescued, on this host. For a rescued
+        # server a completed rollback is the end of the story.
+        if instance.vm_state != vm_states.RESCUED:
+            return super()._live_migration(
+                context, instance, dest, post_method, recover_method,
+                block_migration, migrate_data)
+        rolled_back = []
+
+        def recover(*args, **kwargs):
+            recover_method(*args, **kwargs)
+            rolled_back.append(True)
+
+        try:
+            super()._live_migration(
+                context, instance, dest, post_method, recover,
+                block_migration, migrate_data)
+        except Exception as exc:
+            if not rolled_back:
+                raise
+            LOG.warning('Live migration to %(dest)s failed and was rolled '
+                        'back; the server stays rescued on this host: '
+                        '%(exc)s', {'dest': dest, 'exc': exc},
+                        instance=instance)
+
     def _live_migration_operation(self, context, instance, dest,
                                   block_migration, migrate_data, guest,
                                   device_names):
