@@ -289,6 +289,51 @@ def scenario_409(sc, st):
           'only (virsh on each host)')
 
 
+STOCK_HOST = 'e2e-h3'   # runs nova's stock libvirt.LibvirtDriver
+
+
+def _refused_400(sid, host, names, what):
+    r = action(sid, {'os-migrateLive': {'host': host,
+                                        'block_migration': 'auto'}},
+               version='2.105', ok=None)
+    check(r.status_code == 400 and names in r.text,
+          '%s: os-migrateLive at 2.105 answers %s (want 400 naming %s): %s'
+          % (what, r.status_code, names, r.text[:300]))
+    return r.json()['badRequest']['message']
+
+
+def scenario_stock_400(sc, st):
+    """Scenario 4 (second half): a compute running nova's stock driver gets
+    400 naming it, as explicit destination and as source; nothing moves."""
+    sid = st['sid']
+    before = len(migrations(sid))
+    msg = sc.timed('400 for a stock destination', _refused_400, sid,
+                   STOCK_HOST, STOCK_HOST, 'explicit stock destination')
+    log('answer: %s' % msg)
+    s = server(sid)
+    check(s['status'] == 'RESCUE' and s['OS-EXT-SRV-ATTR:host'] == 'e2e-h1'
+          and len(migrations(sid)) == before and
+          virsh_list(STOCK_HOST) == [], 'nothing moved (still RESCUE on '
+          'e2e-h1, no migration record, nothing on %s)' % STOCK_HOST)
+    stock = sc.timed('boot on the stock compute', _boot, 'e2e-stock',
+                     STOCK_HOST)
+    try:
+        wait_tick(stock, 'main')
+        action(stock, {'rescue': {'rescue_image_ref': RESCUE_IMAGE}})
+        sc.timed('stock rescue -> RESCUE', wait_state, stock, 'RESCUE',
+                 STOCK_HOST)
+        msg = sc.timed('400 for a stock source', _refused_400, stock,
+                       'e2e-h1', STOCK_HOST, 'server rescued on the stock '
+                       'compute')
+        log('answer: %s' % msg)
+        s = server(stock)
+        check(s['status'] == 'RESCUE' and s['OS-EXT-SRV-ATTR:host'] ==
+              STOCK_HOST and not migrations(stock), 'nothing moved (still '
+              'RESCUE on %s, no migration record)' % STOCK_HOST)
+    finally:
+        call('DELETE', '/servers/%s' % stock, ok=None)
+
+
 def live_migrate(sc, st, block, src='e2e-h1', dst='e2e-h2', host_arg=None,
                  after_move=None):
     """Live-migrate the rescued server from SRC to DST at 2.105 (HOST_ARG
@@ -619,6 +664,11 @@ def main():
             holder['s4'] = Scenario(
                 'scenario 4: os-migrateLive at 2.104 on a rescued server '
                 '-> 409, nothing moves', a.results).run(s4)
+            holder['s4b'] = Scenario(
+                'scenario 4: os-migrateLive at 2.105 with a compute that runs '
+                'nova\'s stock driver (destination or source) -> 400 naming '
+                'it, nothing moves', a.results).run(
+                    lambda sc4: scenario_stock_400(sc4, holder))
             live_migrate(sc, holder, False, host_arg='e2e-h2')
         ok &= Scenario('scenario 2 (shared instance storage; bindfs '
                        'glusterfs stand-in for NFS): boot -> rescue -> '
@@ -632,7 +682,7 @@ def main():
             holder['s3'] = Scenario(
                 'scenario 3 (shared storage): rescued server, live-migrate '
                 'at 2.105 with no host -> the scheduler picks the other '
-                'capable host', a.results).run(s3)
+                'capable host, never the stock e2e-h3', a.results).run(s3)
             ok &= holder['s3']
         if os.path.exists(os.path.join(STATE, 'openrc')):
             ok &= Scenario('real clients against keystone: openstack CLI '

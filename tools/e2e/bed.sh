@@ -4,8 +4,8 @@
 #   bed.sh up   shared|block    bring everything up (state under $E2E_STATE)
 #   bed.sh down                 stop everything this bed started, by PID
 #
-# Two hypervisor hosts e2e-h1 / e2e-h2: each a network namespace (one veth
-# pair joins them), a UTS namespace (own hostname = nova node name) and a
+# Three hypervisor hosts e2e-h1 / e2e-h2 / e2e-h3: each a network namespace
+# (veth pairs on one bridge join them), a UTS namespace (own hostname = nova node name) and a
 # mount namespace in which per-host directories are bound over /etc/libvirt,
 # /run/libvirt, /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt and
 # nova's instances directory, so the same path is a different directory on
@@ -19,7 +19,9 @@
 # neutron (empty lists), see tests/e2e/standins/. nova-api uses the
 # package's installed api-paste.ini with ONE change: its authtoken filter is
 # the stand-in tests/e2e/standins/auth.py (fixed tokens, not keystone).
-# Each nova-compute runs compute_driver=rescue_lm.libvirt.LibvirtDriver in
+# nova-compute on e2e-h1 and e2e-h2 runs the package's driver
+# (compute_driver=rescue_lm.libvirt.LibvirtDriver); e2e-h3 runs nova's stock
+# libvirt.LibvirtDriver, as a compute not yet upgraded would. Each runs in
 # its host's mount namespace.
 set -euo pipefail
 
@@ -39,7 +41,14 @@ AUTH=${E2E_AUTH:-keystone}
 KS_PORT=35357 KS_PASSWORD=e2e-secret
 DB_PORT=33306 AMQP_PORT=35672 DIST_PORT=35673 EPMD_PORT=34369
 PLACEMENT_PORT=38778 API_PORT=38774 GLANCE_PORT=39292 NEUTRON_PORT=39696
-H1_ADDR=10.250.0.1 H2_ADDR=10.250.0.2 BR_ADDR=10.250.0.254
+H1_ADDR=10.250.0.1 H2_ADDR=10.250.0.2 H3_ADDR=10.250.0.3 BR_ADDR=10.250.0.254
+HOSTS="h1 h2 h3"
+STOCK_HOST=h3
+host_addr() { case $1 in h1) echo $H1_ADDR ;; h2) echo $H2_ADDR ;; h3) echo $H3_ADDR ;; esac; }
+host_driver() {
+  if [ "$1" = "$STOCK_HOST" ]; then echo libvirt.LibvirtDriver
+  else echo rescue_lm.libvirt.LibvirtDriver; fi
+}
 DBURL="mysql+pymysql://e2e:e2e@127.0.0.1:$DB_PORT"
 
 log() { printf '%s bed: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -65,8 +74,8 @@ wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
 http_ok() { curl -s -o /dev/null -m 3 "$1"; }
 
 # ---------------------------------------------------------------- configs
-write_nova_conf() {  # write_nova_conf FILE HOST [compute MY_IP]
-  local f=$1 host=$2 role=${3:-} ip=${4:-127.0.0.1}
+write_nova_conf() {  # write_nova_conf FILE HOST [compute MY_IP DRIVER]
+  local f=$1 host=$2 role=${3:-} ip=${4:-127.0.0.1} driver=${5:-}
   mkdir -p "$S/state/$host" "$S/locks/$host"
   cat >"$f" <<EOF
 [DEFAULT]
@@ -80,7 +89,7 @@ use_stderr = False
 shutdown_timeout = 0
 heal_instance_info_cache_interval = -1
 instance_usage_audit = False
-$( [ "$role" = compute ] && echo "compute_driver = rescue_lm.libvirt.LibvirtDriver" )
+$( [ "$role" = compute ] && echo "compute_driver = $driver" )
 [wsgi]
 api_paste_config = $S/etc/nova/api-paste.ini
 [api]
@@ -210,8 +219,8 @@ EOF
   # -- hypervisor hosts (started now: they boot while the databases sync)
   log "hypervisor hosts ($mode instance storage)"
   [ "$mode" = shared ] && mount_shared
-  make_host h1 $H1_ADDR 1
-  make_host h2 $H2_ADDR 2
+  local h n=0
+  for h in $HOSTS; do n=$((n + 1)); make_host $h "$(host_addr $h)" $n; done
 
   wait_for 30 MariaDB test -S "$S/mysql/sock"
   mariadb --no-defaults -S "$S/mysql/sock" -u root <<EOF
@@ -289,19 +298,18 @@ EOF
   run nova-scheduler nova-scheduler --config-file "$CTL"
   wait_for 60 placement http_ok http://127.0.0.1:$PLACEMENT_PORT/
 
-  for h in h1 h2; do
-    local addr; [ $h = h1 ] && addr=$H1_ADDR || addr=$H2_ADDR
-    write_nova_conf "$S/etc/nova/nova-$h.conf" e2e-$h compute $addr
+  for h in $HOSTS; do
+    write_nova_conf "$S/etc/nova/nova-$h.conf" e2e-$h compute "$(host_addr $h)" "$(host_driver $h)"
     wait_for 30 "libvirtd on $h" nsenter -t "$(cat "$PIDS/host-$h")" -m test -S /run/libvirt/libvirt-sock
     run nova-compute-$h nsenter -t "$(cat "$PIDS/host-$h")" -m \
       env PATH="$PATH" nova-compute --config-file "$S/etc/nova/nova-$h.conf"
   done
   wait_for 90 "nova-api" http_ok http://127.0.0.1:$API_PORT/
-  log "waiting for both computes to register"
-  wait_for 120 "two compute nodes" bash -c \
-    "mariadb --no-defaults -S $S/mysql/sock -N -e 'select count(*) from nova.compute_nodes where deleted=0' | grep -qx 2"
+  log "waiting for the computes to register"
+  wait_for 120 "three compute nodes" bash -c \
+    "mariadb --no-defaults -S $S/mysql/sock -N -e 'select count(*) from nova.compute_nodes where deleted=0' | grep -qx 3"
   nova-manage --config-file "$CTL" cell_v2 discover_hosts >>"$S/log/nova-sync.log" 2>&1
-  wait_for 60 "trait CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED on both providers" bash -c \
+  wait_for 60 "trait CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED on the two package providers" bash -c \
     "mariadb --no-defaults -S $S/mysql/sock -N -e \"select count(*) from placement.resource_provider_traits rpt join placement.traits t on t.id=rpt.trait_id where t.name='CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'\" | grep -qx 2"
   log "bed up in $(awk "BEGIN{printf \"%.1f\", $(now) - $t0}")s ($mode instance storage)"
 }
@@ -444,7 +452,7 @@ UsePAM no
 StrictModes no
 Subsystem sftp internal-sftp
 EOF
-  printf '127.0.0.1 localhost\n%s e2e-h1\n%s e2e-h2\n' $H1_ADDR $H2_ADDR >"$d/hosts"
+  printf '127.0.0.1 localhost\n%s e2e-h1\n%s e2e-h2\n%s e2e-h3\n' $H1_ADDR $H2_ADDR $H3_ADDR >"$d/hosts"
   local instsrc=$d/instances
   [ "$(cat "$S/mode")" = shared ] && instsrc=$SHARED_MNT
   cat >"$d/init.sh" <<EOF
@@ -502,7 +510,7 @@ down() {
   # nova services first (and their privsep helpers), then the controller:
   # SIGTERM to all at once (nova-compute and the scheduler may ignore it
   # for 10 s), then SIGKILL what is left, children included.
-  local svc=(nova-compute-h1 nova-compute-h2 nova-scheduler nova-conductor
+  local svc=(nova-compute-h1 nova-compute-h2 nova-compute-h3 nova-scheduler nova-conductor
              nova-api placement keystone glance-standin neutron-standin)
   local all=()
   for name in "${svc[@]}"; do
@@ -526,13 +534,13 @@ down() {
   done
   for name in "${svc[@]}"; do rm -f "$PIDS/$name"; done
   # guests: the QEMU processes libvirt recorded for each host
-  for h in h1 h2; do
+  for h in $HOSTS; do
     for pf in "$S/hosts/$h/run/qemu/"*.pid; do
       [ -f "$pf" ] || continue
       stop_pid "qemu-$h" "$(cat "$pf")" 5
     done
   done
-  for h in h1 h2; do
+  for h in $HOSTS; do
     for name in sshd-$h libvirtd-$h virtlogd-$h host-$h; do
       [ -f "$PIDS/$name" ] || continue
       stop_pid "$name" "$(cat "$PIDS/$name")" 5
@@ -558,7 +566,7 @@ down() {
     fusermount3 -u "$SHARED_MNT" 2>/dev/null || umount -l "$SHARED_MNT" || true
   fi
   [ -f "$PIDS/bindfs" ] && { stop_pid bindfs "$(cat "$PIDS/bindfs")" 5; rm -f "$PIDS/bindfs"; }
-  for ns in e2e-rlm-h1 e2e-rlm-h2; do
+  for ns in e2e-rlm-h1 e2e-rlm-h2 e2e-rlm-h3; do
     ip netns del $ns 2>/dev/null || true
   done
   ip link del e2e-rlm-br 2>/dev/null || true
