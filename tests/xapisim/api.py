@@ -1,0 +1,1128 @@
+"""XAPI's methods and rules, as the simulator enforces them.
+
+One ``Api`` is one pool. Every XML-RPC call goes through ``dispatch``:
+method lookup (``MESSAGE_METHOD_UNKNOWN``), parameter count
+(``MESSAGE_PARAMETER_COUNT_MISMATCH``), session (``SESSION_INVALID``),
+injected faults, then the method under the pool's lock. The rules (power
+states, blocked operations, devices, memory, storage visibility, migration)
+follow xen-api's implementation (ocaml/xapi/xapi_vm_lifecycle.ml,
+xapi_vbd.ml, xapi_vif_helpers.ml, xapi_vdi.ml, xapi_vm_migrate.ml,
+xapi_host.ml); each check cites the XAPI error it mirrors.
+"""
+
+import datetime
+import threading
+from xml.sax import saxutils
+
+from tests.xapisim import errors
+from tests.xapisim.errors import NULL_REF
+from tests.xapisim.errors import XapiError
+from tests.xapisim import migration
+from tests.xapisim import model
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# Power states each VM operation needs
+# (Xapi_vm_lifecycle.allowed_power_states).
+ALLOWED_STATES = {
+    'start': ('Halted',), 'start_on': ('Halted',),
+    'unpause': ('Paused',), 'resume': ('Suspended',),
+    'resume_on': ('Suspended',),
+    'clean_reboot': ('Running',), 'clean_shutdown': ('Running',),
+    'pause': ('Running',), 'pool_migrate': ('Running',),
+    'suspend': ('Running',),
+    'destroy': ('Halted', 'Suspended'),
+    'hard_reboot': ('Paused', 'Running'),
+    'hard_shutdown': ('Paused', 'Suspended', 'Running'),
+    'shutdown': ('Paused', 'Suspended', 'Running'),
+    'migrate_send': ('Halted', 'Suspended', 'Running'),
+    'changing_static_range': ('Halted',),
+    'changing_VCPUs': ('Halted',),
+    'changing_dynamic_range': ('Halted', 'Running'),
+    'changing_VCPUs_live': ('Running',),
+}
+LIVE = ('Running', 'Paused')
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        '%Y%m%dT%H:%M:%SZ')
+
+
+def _vbd_device_name(userdevice):
+    """'0' -> 'xvda', '1' -> 'xvdb', ... (names already given are kept)."""
+    if not userdevice.isdigit():
+        return userdevice
+    n = int(userdevice)
+    name = ''
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        name = chr(ord('a') + r) + name
+    return 'xvd' + name
+
+
+class Method(object):
+
+    def __init__(self, fn, nparams, nopt=0, session=True, locked=True,
+                 asyncable=True):
+        self.fn = fn
+        self.nparams = nparams
+        self.nopt = nopt
+        self.session = session
+        self.locked = locked
+        self.asyncable = asyncable
+
+
+class Api(object):
+    """One simulated pool: its database, sessions, disks and methods."""
+
+    def __init__(self, config, faults):
+        self.config = config
+        self.faults = faults
+        self.lock = threading.RLock()
+        self._local = threading.local()
+        self.db = model.Database()
+        self.sessions = {}
+        self.vdi_data = {}
+        self.omitted_fields = set()
+        self.url = None
+        self.methods = {}
+        self._register_generic()
+        self._register()
+        self._build_pool()
+
+    # ------------------------------------------------------------------
+    # pool construction
+
+    def _build_pool(self):
+        cfg = self.config
+        db = self.db
+        pool = db.create('pool', {'name_label': cfg.pool_name})
+        network = db.create('network', {
+            'name_label': 'Pool-wide network associated with eth0',
+            'bridge': 'xenbr0'})
+        shared = None
+        if cfg.shared_sr:
+            shared = db.create('SR', {
+                'name_label': 'Shared storage (%s)' % cfg.pool_name,
+                'type': 'lvmoiscsi', 'shared': True,
+                'physical_size': cfg.sr_size_gb * GiB})
+        self.host_refs = {}
+        first_local = None
+        for index, name in enumerate(cfg.hosts):
+            metrics = db.create('host_metrics', {
+                'memory_total': cfg.host_memory_mb * MiB,
+                'last_updated': _now()})
+            host = db.create('host', {
+                'name_label': name, 'hostname': name,
+                'address': '127.0.0.1', 'metrics': metrics,
+                'software_version': {
+                    'product_brand': 'xapisim', 'product_version': '8.2.1',
+                    'platform_version': '3.2.1', 'xapi': '1.20',
+                    'xen': '4.13.5', 'hostname': name},
+                'cpu_info': {
+                    'cpu_count': str(cfg.host_cpus), 'socket_count': '1',
+                    'vendor': 'GenuineIntel', 'speed': '2400.000',
+                    'modelname': 'Simulated CPU', 'family': '6',
+                    'model': '85', 'stepping': '4',
+                    'flags': 'fpu vme de pse tsc msr pae mce cx8 apic sep',
+                    'features': '', 'features_pv': '', 'features_hvm': ''},
+                'capabilities': ['xen-3.0-x86_64', 'hvm-3.0-x86_32',
+                                 'hvm-3.0-x86_64']})
+            self.host_refs[name] = host
+            for n in range(cfg.host_cpus):
+                db.create('host_cpu', {'host': host, 'number': n})
+            local = db.create('SR', {
+                'name_label': 'Local storage on %s' % name, 'type': 'lvm',
+                'shared': False, 'physical_size': cfg.sr_size_gb * GiB})
+            first_local = first_local or local
+            db.create('PBD', {'host': host, 'SR': local,
+                              'device_config': {'device': '/dev/sdb'}})
+            if shared:
+                db.create('PBD', {'host': host, 'SR': shared,
+                                  'device_config': {'target': '127.0.0.1'}})
+            db.create('PIF', {
+                'network': network, 'host': host, 'IP': '127.0.0.1',
+                'MAC': '02:00:00:00:%02x:%02x' % (id(self) % 256, index)})
+            dom0 = db.create('VM', {
+                'name_label': 'Control domain on host: %s' % name,
+                'power_state': 'Running', 'is_control_domain': True,
+                'resident_on': host, 'domid': 0, 'VCPUs_max': 1,
+                'VCPUs_at_startup': 1, 'memory_static_max': 0,
+                'memory_dynamic_max': 0, 'memory_dynamic_min': 0,
+                'memory_static_min': 0, 'user_version': 1,
+                'actions_after_shutdown': 'destroy',
+                'actions_after_reboot': 'restart',
+                'actions_after_crash': 'restart', 'domain_type': 'pv'})
+            self.db.get('VM', dom0)['metrics'] = self.db.create(
+                'VM_metrics', {})
+            if index == 0:
+                self.db.get('pool', pool)['master'] = host
+        template = db.create('VM', {
+            'name_label': 'Other install media', 'is_a_template': True,
+            'is_default_template': True, 'user_version': 1,
+            'memory_static_max': 256 * MiB, 'memory_dynamic_max': 256 * MiB,
+            'memory_dynamic_min': 256 * MiB, 'memory_static_min': 256 * MiB,
+            'VCPUs_max': 1, 'VCPUs_at_startup': 1,
+            'actions_after_shutdown': 'destroy',
+            'actions_after_reboot': 'restart',
+            'actions_after_crash': 'restart',
+            'HVM_boot_policy': 'BIOS order',
+            'HVM_boot_params': {'order': 'dc'}})
+        self.db.get('VM', template)['metrics'] = self.db.create(
+            'VM_metrics', {})
+        rec = db.get('pool', pool)
+        rec['default_SR'] = shared or first_local
+        rec['suspend_image_SR'] = rec['default_SR']
+        rec['crash_dump_SR'] = rec['default_SR']
+        self.pool_ref = pool
+        self.network_ref = network
+        self.shared_sr = shared
+
+    @property
+    def master(self):
+        return self.db.get('pool', self.pool_ref)['master']
+
+    # ------------------------------------------------------------------
+    # dispatch
+
+    def add(self, name, fn, nparams, **kw):
+        self.methods[name.lower()] = (name, Method(fn, nparams, **kw))
+
+    def dispatch(self, method, params):
+        """Run one call; returns the value or raises XapiError."""
+        is_async = False
+        name = method
+        if name.startswith('Async.'):
+            is_async = True
+            name = name[len('Async.'):]
+        entry = self.methods.get(name.lower())
+        if entry is None or (is_async and not entry[1].asyncable):
+            raise XapiError('MESSAGE_METHOD_UNKNOWN', method)
+        name, m = entry
+        params = list(params)
+        given = len(params) - (1 if m.session else 0)
+        if given < m.nparams or given > m.nparams + m.nopt:
+            raise XapiError('MESSAGE_PARAMETER_COUNT_MISMATCH', method,
+                            m.nparams, max(given, 0))
+        session = None
+        if m.session:
+            session = params.pop(0)
+            with self.lock:
+                self._check_session(session)
+        self.faults.check(method)
+        if is_async:
+            return self._run_async(name, m, session, params)
+        return self._invoke(m, session, params)
+
+    @property
+    def _session(self):
+        """The session of the call this thread is running."""
+        return getattr(self._local, 'session', None)
+
+    def _invoke(self, m, session, params):
+        self._local.session = session
+        if m.locked:
+            with self.lock:
+                return m.fn(*params)
+        return m.fn(*params)
+
+    def _run_async(self, name, m, session, params):
+        with self.lock:
+            task = self.db.create('task', {
+                'name_label': 'Async.%s' % name, 'created': _now(),
+                'resident_on': self.master})
+
+        def run():
+            try:
+                value = self._invoke(m, session, params)
+            except XapiError as e:
+                self._finish_task(task, 'failure', error=e.description)
+            except Exception as e:  # the wire carries INTERNAL_ERROR
+                self._finish_task(task, 'failure',
+                                  error=['INTERNAL_ERROR', str(e)])
+            else:
+                self._finish_task(task, 'success', value=value)
+
+        threading.Thread(target=run, name='xapisim-task', daemon=True).start()
+        return task
+
+    def _finish_task(self, task, status, value=None, error=None):
+        with self.lock:
+            if not self.db.exists('task', task):
+                return
+            rec = self.db.get('task', task)
+            rec['status'] = status
+            rec['progress'] = 1.0
+            rec['finished'] = _now()
+            if error is not None:
+                rec['error_info'] = [str(e) for e in error]
+            elif value is not None and value != '':
+                rec['result'] = '<value>%s</value>' % saxutils.escape(
+                    str(value))
+
+    # ------------------------------------------------------------------
+    # sessions
+
+    def _check_session(self, session):
+        if session not in self.sessions:
+            raise XapiError('SESSION_INVALID', session)
+
+    def new_session(self, user, local=False):
+        ref = model.new_ref()
+        self.sessions[ref] = {'uuid': model.new_uuid(), 'user': user,
+                              'local': local, 'created': _now()}
+        return ref
+
+    def session_login(self, uname, pwd, version=None, originator=None):
+        if (uname, pwd) != (self.config.username, self.config.password):
+            raise XapiError('SESSION_AUTHENTICATION_FAILED', uname,
+                            'Authentication failure')
+        return self.new_session(uname)
+
+    def session_local_login(self, uname, pwd):
+        if (uname, pwd) != (self.config.username, self.config.password):
+            raise XapiError('SESSION_AUTHENTICATION_FAILED', uname,
+                            'Authentication failure')
+        return self.new_session(uname, local=True)
+
+    def session_logout(self):
+        self.sessions.pop(self._session, None)
+        return ''
+
+    def expire_sessions(self):
+        with self.lock:
+            self.sessions.clear()
+
+    # ------------------------------------------------------------------
+    # generic accessors
+
+    def _register_generic(self):
+        for cls, spec in model.SPECS.items():
+            self._register_class(cls, spec)
+
+    def _register_class(self, cls, spec):
+        add = self.add
+        add('%s.get_all' % cls, lambda: list(self.db.tables[cls]), 0)
+        add('%s.get_all_records' % cls, lambda: {
+            ref: self.record(cls, ref) for ref in self.db.tables[cls]}, 0)
+        add('%s.get_record' % cls, lambda ref: self.record(cls, ref), 1)
+        add('%s.get_by_uuid' % cls,
+            lambda u: self.db.by_uuid(cls, u), 1)
+        add('%s.get_uuid' % cls, lambda ref: self.db.get(cls, ref)['uuid'],
+            1)
+        if 'name_label' in spec:
+            add('%s.get_by_name_label' % cls, lambda label: [
+                ref for ref, rec in self.db.all(cls)
+                if rec['name_label'] == label], 1)
+        for name, field in spec.items():
+            add('%s.get_%s' % (cls, name),
+                self._getter(cls, name), 1)
+            if not field.rw:
+                continue
+            add('%s.set_%s' % (cls, name), self._setter(cls, name, field), 2)
+            if field.ty == model.M:
+                add('%s.add_to_%s' % (cls, name),
+                    self._map_add(cls, name), 3)
+                add('%s.remove_from_%s' % (cls, name),
+                    self._map_remove(cls, name), 2)
+            if name == 'tags':
+                add('%s.add_tags' % cls, self._tag_add(cls), 2)
+                add('%s.remove_tags' % cls, self._tag_remove(cls), 2)
+
+    def _getter(self, cls, name):
+        def get(ref):
+            return self.record(cls, ref)[name]
+        return get
+
+    def _setter(self, cls, name, field):
+        def set_(ref, value):
+            rec = self.db.get(cls, ref)
+            rec[name] = model.parse_value(cls, name, field, value)
+            return ''
+        return set_
+
+    def _map_add(self, cls, name):
+        def add(ref, key, value):
+            rec = self.db.get(cls, ref)
+            if key in rec[name]:
+                raise XapiError('MAP_DUPLICATE_KEY', cls, name, ref, key)
+            rec[name][str(key)] = str(value)
+            return ''
+        return add
+
+    def _map_remove(self, cls, name):
+        def remove(ref, key):
+            self.db.get(cls, ref)[name].pop(key, None)
+            return ''
+        return remove
+
+    def _tag_add(self, cls):
+        def add(ref, tag):
+            tags = self.db.get(cls, ref)['tags']
+            if tag not in tags:
+                tags.append(tag)
+            return ''
+        return add
+
+    def _tag_remove(self, cls):
+        def remove(ref, tag):
+            tags = self.db.get(cls, ref)['tags']
+            if tag in tags:
+                tags.remove(tag)
+            return ''
+        return remove
+
+    def record(self, cls, ref):
+        """The wire form of one record, derived fields included."""
+        rec = dict(self.db.get(cls, ref))
+        derive = getattr(self, '_derive_%s' % cls, None)
+        if derive:
+            rec.update(derive(ref, rec))
+        return model.to_wire(rec)
+
+    def _refs(self, cls, **match):
+        return [ref for ref, _ in self.db.where(cls, **match)]
+
+    def _derive_host(self, ref, rec):
+        return {'PBDs': self._refs('PBD', host=ref),
+                'PIFs': self._refs('PIF', host=ref),
+                'host_CPUs': self._refs('host_cpu', host=ref),
+                'resident_VMs': self._refs('VM', resident_on=ref)}
+
+    def _derive_host_metrics(self, ref, rec):
+        host = [h for h, r in self.db.all('host') if r['metrics'] == ref]
+        free = self.host_free_memory(host[0]) if host else 0
+        return {'memory_free': free}
+
+    def _derive_SR(self, ref, rec):
+        vdis = self._refs('VDI', SR=ref)
+        allocated = sum(self.db.get('VDI', v)['virtual_size'] for v in vdis)
+        return {'VDIs': vdis, 'PBDs': self._refs('PBD', SR=ref),
+                'virtual_allocation': allocated,
+                'physical_utilisation': allocated}
+
+    def _derive_network(self, ref, rec):
+        return {'PIFs': self._refs('PIF', network=ref),
+                'VIFs': self._refs('VIF', network=ref)}
+
+    def _derive_VDI(self, ref, rec):
+        return {'VBDs': self._refs('VBD', VDI=ref),
+                'physical_utilisation': rec['virtual_size']}
+
+    def _derive_VM(self, ref, rec):
+        vbds = self._refs('VBD', VM=ref)
+        vifs = self._refs('VIF', VM=ref)
+        allowed = [op for op, states in sorted(ALLOWED_STATES.items())
+                   if rec['power_state'] in states
+                   and op not in rec['blocked_operations']]
+        return {'VBDs': vbds, 'VIFs': vifs, 'allowed_operations': allowed}
+
+    # ------------------------------------------------------------------
+    # specific methods
+
+    def _register(self):
+        add = self.add
+        add('session.login_with_password', self.session_login, 2, nopt=2,
+            session=False, asyncable=False)
+        add('session.slave_local_login_with_password',
+            self.session_local_login, 2, session=False, asyncable=False)
+        add('session.logout', self.session_logout, 0, asyncable=False)
+        add('session.local_logout', self.session_logout, 0,
+            asyncable=False)
+        add('session.get_this_host', lambda s: self.master, 1)
+        add('session.get_uuid', lambda s: self.sessions[s]['uuid'], 1)
+        add('session.get_this_user', lambda s: self.sessions[s]['user'], 1)
+
+        add('host.compute_free_memory',
+            lambda h: str(self.host_free_memory(h)), 1)
+        add('host.enable', lambda h: self._set('host', h, enabled=True), 1)
+        add('host.disable', lambda h: self._set('host', h, enabled=False), 1)
+        add('host.get_servertime', lambda h: _now(), 1)
+        add('host.migrate_receive', self.host_migrate_receive, 3)
+
+        add('task.create', self.task_create, 2)
+        add('task.destroy', lambda t: self._destroy('task', t), 1)
+        add('task.cancel', self.task_cancel, 1)
+
+        add('SR.scan', lambda sr: self.db.get('SR', sr) and '', 1)
+
+        add('VDI.create', self.vdi_create, 1)
+        add('VDI.destroy', self.vdi_destroy, 1)
+        add('VDI.resize', self.vdi_resize, 2)
+
+        add('VBD.create', self.vbd_create, 1)
+        add('VBD.destroy', self.vbd_destroy, 1)
+        add('VBD.plug', self.vbd_plug, 1)
+        add('VBD.unplug', self.vbd_unplug, 1)
+        add('VBD.unplug_force', self.vbd_unplug, 1)
+
+        add('VIF.create', self.vif_create, 1)
+        add('VIF.destroy', self.vif_destroy, 1)
+        add('VIF.plug', self.vif_plug, 1)
+        add('VIF.unplug', self.vif_unplug, 1)
+        add('VIF.unplug_force', self.vif_unplug, 1)
+
+        add('VM.create', self.vm_create, 1)
+        add('VM.destroy', self.vm_destroy, 1)
+        add('VM.start', self.vm_start, 3)
+        add('VM.start_on', self.vm_start_on, 4)
+        add('VM.clean_shutdown', lambda vm: self._vm_halt(
+            vm, 'clean_shutdown'), 1)
+        add('VM.hard_shutdown', lambda vm: self._vm_halt(
+            vm, 'hard_shutdown'), 1)
+        add('VM.shutdown', lambda vm: self._vm_halt(vm, 'shutdown'), 1)
+        add('VM.clean_reboot', lambda vm: self._vm_reboot(
+            vm, 'clean_reboot'), 1)
+        add('VM.hard_reboot', lambda vm: self._vm_reboot(
+            vm, 'hard_reboot'), 1)
+        add('VM.pause', lambda vm: self._vm_transition(
+            vm, 'pause', 'Paused'), 1)
+        add('VM.unpause', lambda vm: self._vm_transition(
+            vm, 'unpause', 'Running'), 1)
+        add('VM.suspend', self.vm_suspend, 1)
+        add('VM.resume', self.vm_resume, 3)
+        add('VM.resume_on', self.vm_resume_on, 4)
+        add('VM.power_state_reset', self.vm_power_state_reset, 1)
+        add('VM.set_memory_static_max', lambda vm, v: self._vm_memory(
+            vm, static_max=v), 2)
+        add('VM.set_memory_static_min', lambda vm, v: self._vm_memory(
+            vm, static_min=v), 2)
+        add('VM.set_memory_dynamic_max', lambda vm, v: self._vm_memory(
+            vm, dynamic_max=v), 2)
+        add('VM.set_memory_dynamic_min', lambda vm, v: self._vm_memory(
+            vm, dynamic_min=v), 2)
+        add('VM.set_memory_static_range', lambda vm, lo, hi: self._vm_memory(
+            vm, static_min=lo, static_max=hi), 3)
+        add('VM.set_memory_dynamic_range',
+            lambda vm, lo, hi: self._vm_memory(
+                vm, dynamic_min=lo, dynamic_max=hi), 3)
+        add('VM.set_memory_limits',
+            lambda vm, smin, smax, dmin, dmax: self._vm_memory(
+                vm, static_min=smin, static_max=smax, dynamic_min=dmin,
+                dynamic_max=dmax), 5)
+        add('VM.set_memory', lambda vm, v: self._vm_memory(
+            vm, static_max=v, dynamic_min=v, dynamic_max=v), 2)
+        add('VM.set_VCPUs_max', lambda vm, v: self._vm_vcpus(
+            vm, 'max', v), 2)
+        add('VM.set_VCPUs_at_startup', lambda vm, v: self._vm_vcpus(
+            vm, 'at_startup', v), 2)
+        add('VM.set_VCPUs_number_live', self.vm_set_vcpus_live, 2)
+        add('VM.get_allowed_VBD_devices', self.vm_allowed_vbd_devices, 1)
+        add('VM.get_allowed_VIF_devices', self.vm_allowed_vif_devices, 1)
+        add('VM.pool_migrate', self.vm_pool_migrate, 3)
+        add('VM.assert_can_migrate', self.vm_assert_can_migrate, 6, nopt=2,
+            locked=False)
+        add('VM.migrate_send', self.vm_migrate_send, 6, nopt=2,
+            locked=False)
+        # Simulator-internal calls a source pool makes on a destination
+        # pool during VM.migrate_send (real XAPI uses its own import
+        # protocol there).
+        add('xapisim.receive_check', self.receive_check, 1,
+            asyncable=False)
+        add('xapisim.receive_vm', self.receive_vm, 1, asyncable=False)
+
+    def _set(self, cls, ref, **fields):
+        self.db.get(cls, ref).update(fields)
+        return ''
+
+    def _destroy(self, cls, ref):
+        self.db.destroy(cls, ref)
+        return ''
+
+    def _fill(self, cls, record, ignore=()):
+        """A constructor record -> stored fields, with defaults.
+
+        XAPI fails a constructor whose record lacks a field that has no
+        default (INTERNAL_ERROR Dispatcher_FieldNotFound); with
+        ``strict_create`` the simulator does the same, otherwise it uses a
+        default and remembers the omission in ``omitted_fields``.
+        """
+        if not isinstance(record, dict):
+            raise XapiError('FIELD_TYPE_ERROR', 'args')
+        spec = model.SPECS[cls]
+        fields = {}
+        for name, field in spec.items():
+            if field.derived or name in ignore:
+                continue
+            if name in record:
+                fields[name] = model.parse_value(cls, name, field,
+                                                 record[name])
+            elif field.required:
+                if self.config.strict_create:
+                    raise errors.internal_error(
+                        'Server_helpers.Dispatcher_FieldNotFound("%s")'
+                        % name)
+                self.omitted_fields.add('%s.%s' % (cls, name))
+        return fields
+
+    # ------------------------------------------------------------------
+    # host and memory
+
+    def host_free_memory(self, host):
+        rec = self.db.get('host', host)
+        total = self.db.get('host_metrics', rec['metrics'])['memory_total']
+        used = 0
+        for _, vm in self.db.where('VM', resident_on=host):
+            if not vm['is_control_domain']:
+                used += vm['memory_dynamic_max']
+        for _, vm in self.db.where('VM', scheduled_to_be_resident_on=host):
+            if vm['resident_on'] != host:
+                used += vm['memory_dynamic_max']
+        return total - used
+
+    def _vm_vdis(self, vm):
+        """(vbd_ref, vbd_rec, vdi_ref) for each non-empty VBD of the VM."""
+        out = []
+        for vbd, rec in self.db.where('VBD', VM=vm):
+            if not rec['empty'] and rec['VDI'] != NULL_REF:
+                out.append((vbd, rec, rec['VDI']))
+        return out
+
+    def _host_sees_sr(self, host, sr):
+        return any(r['currently_attached']
+                   for _, r in self.db.where('PBD', host=host, SR=sr))
+
+    def _host_has_network(self, host, network):
+        return bool(self.db.where('PIF', host=host, network=network))
+
+    def assert_can_boot_here(self, vm, host, check_memory=True):
+        """Xapi_vm_helpers.assert_can_boot_here, the parts we model."""
+        rec = self.db.get('VM', vm)
+        hrec = self.db.get('host', host)
+        if not hrec['enabled']:
+            raise XapiError('HOST_DISABLED', host)
+        for _, _, vdi in self._vm_vdis(vm):
+            sr = self.db.get('VDI', vdi)['SR']
+            if not self._host_sees_sr(host, sr):
+                raise XapiError('VM_REQUIRES_SR', vm, sr)
+        for _, vif in self.db.where('VIF', VM=vm):
+            if not self._host_has_network(host, vif['network']):
+                raise XapiError('VM_REQUIRES_NET', vm, vif['network'])
+        if check_memory:
+            needed = rec['memory_dynamic_max'] + rec['memory_overhead']
+            free = self.host_free_memory(host)
+            if rec['resident_on'] == host:
+                free += rec['memory_dynamic_max']
+            if needed > free:
+                raise XapiError('HOST_NOT_ENOUGH_FREE_MEMORY', needed, free)
+
+    # ------------------------------------------------------------------
+    # tasks
+
+    def task_create(self, label, description):
+        return self.db.create('task', {
+            'name_label': label, 'name_description': description,
+            'created': _now(), 'resident_on': self.master})
+
+    def task_cancel(self, task):
+        rec = self.db.get('task', task)
+        if rec['status'] == 'pending':
+            rec['status'] = 'cancelled'
+            rec['finished'] = _now()
+        return ''
+
+    # ------------------------------------------------------------------
+    # VDI
+
+    def vdi_create(self, record):
+        fields = self._fill('VDI', record)
+        sr = fields.get('SR', NULL_REF)
+        srrec = self.db.get('SR', sr)
+        size = fields.get('virtual_size', 0)
+        if size < 0:
+            raise XapiError('INVALID_VALUE', 'virtual_size', size)
+        allocated = self._derive_SR(sr, srrec)['virtual_allocation']
+        if allocated + size > srrec['physical_size']:
+            raise XapiError('SR_BACKEND_FAILURE_44', '',
+                            'There is insufficient space', '')
+        ref = self.db.create('VDI', fields)
+        rec = self.db.get('VDI', ref)
+        rec['location'] = rec['uuid']
+        self.vdi_data[ref] = bytearray()
+        return ref
+
+    def _vdi_attached(self, vdi):
+        return [(vbd, rec) for vbd, rec in self.db.where('VBD', VDI=vdi)
+                if rec['currently_attached']]
+
+    def vdi_destroy(self, vdi):
+        self.db.get('VDI', vdi)
+        if self._vdi_attached(vdi):
+            raise XapiError('VDI_IN_USE', vdi, 'destroy')
+        # XAPI destroys the (unplugged) VBDs of a destroyed VDI at once.
+        for vbd, _ in self.db.where('VBD', VDI=vdi):
+            self.db.destroy('VBD', vbd)
+        self.db.destroy('VDI', vdi)
+        self.vdi_data.pop(vdi, None)
+        return ''
+
+    def vdi_resize(self, vdi, size):
+        rec = self.db.get('VDI', vdi)
+        size = model.parse_value('VDI', 'virtual_size',
+                                 model.SPECS['VDI']['virtual_size'], size)
+        if size < rec['virtual_size']:
+            raise XapiError('VDI_TOO_SMALL', vdi, rec['virtual_size'])
+        srrec = self.db.get('SR', rec['SR'])
+        allocated = self._derive_SR(rec['SR'], srrec)['virtual_allocation']
+        if allocated - rec['virtual_size'] + size > srrec['physical_size']:
+            raise XapiError('SR_BACKEND_FAILURE_44', '',
+                            'There is insufficient space', '')
+        rec['virtual_size'] = size
+        return ''
+
+    def write_vdi(self, vdi, data, offset=0):
+        """Write guest data into a VDI (caller holds the lock)."""
+        rec = self.db.get('VDI', vdi)
+        end = offset + len(data)
+        if offset < 0 or end > rec['virtual_size']:
+            raise XapiError('VDI_TOO_SMALL', vdi, end)
+        buf = self.vdi_data.setdefault(vdi, bytearray())
+        if len(buf) < end:
+            buf.extend(b'\0' * (end - len(buf)))
+        buf[offset:end] = data
+
+    # ------------------------------------------------------------------
+    # VBD
+
+    def vbd_create(self, record):
+        fields = self._fill('VBD', record)
+        vm = fields.get('VM', NULL_REF)
+        vmrec = self.db.get('VM', vm)
+        vdi = fields.get('VDI', NULL_REF)
+        empty = fields.get('empty', False)
+        vbd_type = fields.get('type', 'Disk')
+        mode = fields.get('mode', 'RW')
+        if not empty:
+            vdirec = self.db.get('VDI', vdi)
+            if vdirec['type'] not in ('system', 'user', 'ephemeral',
+                                      'suspend', 'crashdump', 'metadata',
+                                      'rrd', 'pvs_cache'):
+                raise XapiError('VDI_INCOMPATIBLE_TYPE', vdi,
+                                vdirec['type'])
+        if vbd_type == 'CD' and mode != 'RO':
+            raise XapiError('VBD_CDS_MUST_BE_READONLY')
+        if vbd_type != 'CD' and empty:
+            raise XapiError('VBD_NOT_REMOVABLE_MEDIA', 'in constructor')
+        if not empty and mode == 'RW' and self.db.get(
+                'VDI', vdi)['read_only']:
+            raise XapiError('VDI_READONLY', vdi)
+        if any(op in ('migrate_send', 'pool_migrate')
+               for op in vmrec['current_operations'].values()):
+            op_ref, op = next(iter(vmrec['current_operations'].items()))
+            raise XapiError('OTHER_OPERATION_IN_PROGRESS', 'VM', vm, op,
+                            op_ref)
+        userdevice = fields.get('userdevice', 'autodetect')
+        used = {r['userdevice'] for _, r in self.db.where('VBD', VM=vm)}
+        if userdevice == 'autodetect':
+            free = [str(n) for n in range(255) if str(n) not in used]
+            if not free:
+                raise XapiError('INVALID_DEVICE', userdevice)
+            userdevice = free[0]
+        elif not (userdevice.isdigit() and int(userdevice) <= 254):
+            raise XapiError('INVALID_DEVICE', userdevice)
+        userdevice = str(int(userdevice))
+        if userdevice in used:
+            raise XapiError('DEVICE_ALREADY_EXISTS', userdevice)
+        fields['userdevice'] = userdevice
+        fields['device'] = fields.get('device', '')
+        if vmrec['power_state'] != 'Suspended':
+            fields['device'] = ''
+        fields['currently_attached'] = False
+        if empty:
+            fields['VDI'] = NULL_REF
+        return self.db.create('VBD', fields)
+
+    def vbd_destroy(self, vbd):
+        rec = self.db.get('VBD', vbd)
+        if rec['currently_attached']:
+            raise XapiError(
+                'OPERATION_NOT_ALLOWED', "VBD '%s' still attached to '%s'"
+                % (rec['uuid'], self.db.get('VM', rec['VM'])['uuid']))
+        self.db.destroy('VBD', vbd)
+        return ''
+
+    def _assert_vdi_free(self, vbd, rec):
+        """XAPI's attach check: a non-sharable VDI may be attached by one
+        VBD if any writes (Xapi_vbd_helpers, VDI_IN_USE [vdi])."""
+        if rec['empty']:
+            return
+        vdi = rec['VDI']
+        vdirec = self.db.get('VDI', vdi)
+        if vdirec['sharable']:
+            return
+        others = [r for v, r in self._vdi_attached(vdi) if v != vbd
+                  and not self.db.get('VM', r['VM'])['is_control_domain']]
+        if any(r['mode'] == 'RW' for r in others) or (
+                rec['mode'] == 'RW' and others):
+            raise XapiError('VDI_IN_USE', vdi)
+
+    def vbd_plug(self, vbd):
+        rec = self.db.get('VBD', vbd)
+        vm = self.db.get('VM', rec['VM'])
+        if vm['power_state'] not in LIVE:
+            raise errors.bad_power_state(rec['VM'], ['Running', 'Paused'],
+                                         vm['power_state'])
+        if rec['currently_attached']:
+            raise XapiError('DEVICE_ALREADY_ATTACHED', vbd)
+        self._assert_vdi_free(vbd, rec)
+        rec['currently_attached'] = True
+        rec['device'] = _vbd_device_name(rec['userdevice'])
+        return ''
+
+    def vbd_unplug(self, vbd):
+        rec = self.db.get('VBD', vbd)
+        if not rec['currently_attached']:
+            raise XapiError('DEVICE_ALREADY_DETACHED', vbd)
+        rec['currently_attached'] = False
+        return ''
+
+    # ------------------------------------------------------------------
+    # VIF
+
+    def _mac_for(self, vm, device):
+        seed = self.db.get('VM', vm)['other_config'].get('mac_seed', '')
+        digest = model.uuid.uuid5(model.uuid.NAMESPACE_OID,
+                                  '%s/%s' % (seed, device)).bytes
+        return ':'.join('%02x' % b for b in
+                        (0x02 | (digest[0] & 0xfc),) + tuple(digest[1:6]))
+
+    def vif_create(self, record):
+        fields = self._fill('VIF', record)
+        vm = fields.get('VM', NULL_REF)
+        vmrec = self.db.get('VM', vm)
+        self.db.get('network', fields.get('network', NULL_REF))
+        device = fields.get('device', '')
+        if not device.isdigit():
+            raise XapiError('INVALID_DEVICE', device)
+        mac = fields.get('MAC', '')
+        if mac == '' and 'mac_seed' in vmrec['other_config']:
+            mac = self._mac_for(vm, device)
+            fields['MAC_autogenerated'] = True
+        parts = mac.split(':')
+        if len(parts) != 6 or not all(
+                len(p) == 2 and all(c in '0123456789abcdefABCDEF' for c in p)
+                for p in parts):
+            raise XapiError('MAC_INVALID', mac)
+        fields['MAC'] = mac
+        if any(int(r['device']) == int(device)
+               for _, r in self.db.where('VIF', VM=vm)):
+            raise XapiError('DEVICE_ALREADY_EXISTS', device)
+        fields['currently_attached'] = False
+        return self.db.create('VIF', fields)
+
+    def vif_destroy(self, vif):
+        rec = self.db.get('VIF', vif)
+        vm = self.db.get('VM', rec['VM'])
+        if vm['power_state'] in LIVE and rec['currently_attached']:
+            raise XapiError('OPERATION_NOT_ALLOWED',
+                            'VIF currently attached to a running VM')
+        self.db.destroy('VIF', vif)
+        return ''
+
+    def vif_plug(self, vif):
+        rec = self.db.get('VIF', vif)
+        vm = self.db.get('VM', rec['VM'])
+        if vm['power_state'] not in LIVE:
+            raise errors.bad_power_state(rec['VM'], ['Running', 'Paused'],
+                                         vm['power_state'])
+        if rec['currently_attached']:
+            raise XapiError('DEVICE_ALREADY_ATTACHED', vif)
+        rec['currently_attached'] = True
+        return ''
+
+    def vif_unplug(self, vif):
+        rec = self.db.get('VIF', vif)
+        if not rec['currently_attached']:
+            raise XapiError('DEVICE_ALREADY_DETACHED', vif)
+        rec['currently_attached'] = False
+        return ''
+
+    # ------------------------------------------------------------------
+    # VM lifecycle
+
+    def vm_create(self, record):
+        fields = self._fill('VM', record, ignore=model.VM_CREATE_IGNORED)
+        fields.pop('power_state', None)
+        other = fields.setdefault('other_config', {})
+        # Xapi_vm.create adds a MAC seed unless one is given.
+        other.setdefault('mac_seed', model.new_uuid())
+        fields['metrics'] = self.db.create('VM_metrics', {
+            'memory_actual': fields.get('memory_dynamic_max', 0),
+            'VCPUs_number': fields.get('VCPUs_at_startup', 0)})
+        return self.db.create('VM', fields)
+
+    def _check_op(self, vm, op):
+        """Blocked operations first, then the power state (XAPI's order)."""
+        rec = self.db.get('VM', vm)
+        if op in rec['blocked_operations']:
+            raise XapiError('OPERATION_BLOCKED', vm,
+                            rec['blocked_operations'][op])
+        if rec['current_operations']:
+            op_ref, cur = next(iter(rec['current_operations'].items()))
+            raise XapiError('OTHER_OPERATION_IN_PROGRESS', 'VM', vm, cur,
+                            op_ref)
+        states = ALLOWED_STATES[op]
+        if rec['power_state'] not in states:
+            raise errors.bad_power_state(vm, list(states),
+                                         rec['power_state'])
+        return rec
+
+    def vm_destroy(self, vm):
+        rec = self._check_op(vm, 'destroy')
+        if rec['is_control_domain']:
+            raise XapiError('OPERATION_NOT_ALLOWED',
+                            'cannot destroy a control domain')
+        for vbd, _ in self.db.where('VBD', VM=vm):
+            self.db.destroy('VBD', vbd)
+        for vif, _ in self.db.where('VIF', VM=vm):
+            self.db.destroy('VIF', vif)
+        if self.db.exists('VM_metrics', rec['metrics']):
+            self.db.destroy('VM_metrics', rec['metrics'])
+        self.db.destroy('VM', vm)
+        return ''
+
+    def _validate_for_boot(self, vm, rec):
+        if rec['is_a_template']:
+            raise XapiError('VM_IS_TEMPLATE', vm)
+        smin, dmin = rec['memory_static_min'], rec['memory_dynamic_min']
+        dmax, smax = rec['memory_dynamic_max'], rec['memory_static_max']
+        if not (0 <= smin <= dmin <= dmax <= smax):
+            raise XapiError('MEMORY_CONSTRAINT_VIOLATION',
+                            'Memory limits must satisfy: static_min <= '
+                            'dynamic_min <= dynamic_max <= static_max')
+        if rec['VCPUs_at_startup'] < 1:
+            raise XapiError('VM_NO_VCPUS', vm)
+        if rec['VCPUs_at_startup'] > rec['VCPUs_max']:
+            raise XapiError('INVALID_VALUE', 'VCPUs_at_startup',
+                            rec['VCPUs_at_startup'])
+        for vif, vrec in self.db.where('VIF', VM=vm):
+            if int(vrec['device']) > 15:
+                raise XapiError('INVALID_DEVICE', vrec['device'])
+        for vbd, vbdrec, _ in self._vm_vdis(vm):
+            if vbdrec['mode'] == 'RW' and self.db.get(
+                    'VDI', vbdrec['VDI'])['read_only']:
+                raise XapiError('VDI_READONLY', vbdrec['VDI'])
+
+    def _choose_host(self, vm, rec):
+        hosts = [h for h, _ in self.db.all('host')]
+        if rec['affinity'] in hosts:
+            hosts.remove(rec['affinity'])
+            hosts.insert(0, rec['affinity'])
+        first_error = None
+        for host in hosts:
+            try:
+                self.assert_can_boot_here(vm, host)
+                return host
+            except XapiError as e:
+                first_error = first_error or e
+        raise first_error
+
+    def _boot(self, vm, rec, host, paused):
+        for vbd, vbdrec, _ in self._vm_vdis(vm):
+            self._assert_vdi_free(vbd, vbdrec)
+        rec['power_state'] = 'Paused' if paused else 'Running'
+        rec['resident_on'] = host
+        rec['scheduled_to_be_resident_on'] = NULL_REF
+        rec['domid'] = self._next_domid()
+        if rec['domain_type'] == 'unspecified':
+            rec['domain_type'] = ('hvm' if rec['HVM_boot_policy'] else 'pv')
+        for vbd, vbdrec in self.db.where('VBD', VM=vm):
+            vbdrec['currently_attached'] = True
+            vbdrec['device'] = _vbd_device_name(vbdrec['userdevice'])
+        for vif, vifrec in self.db.where('VIF', VM=vm):
+            vifrec['currently_attached'] = True
+        self._update_metrics(rec)
+
+    def _update_metrics(self, rec):
+        if self.db.exists('VM_metrics', rec['metrics']):
+            m = self.db.get('VM_metrics', rec['metrics'])
+            live = rec['power_state'] in LIVE
+            m['memory_actual'] = rec['memory_dynamic_max'] if live else 0
+            m['VCPUs_number'] = rec['VCPUs_at_startup'] if live else 0
+            m['start_time'] = _now() if live else m['start_time']
+            m['current_domain_type'] = (rec['domain_type'] if live
+                                        else 'unspecified')
+
+    def _next_domid(self):
+        used = {r['domid'] for _, r in self.db.all('VM')}
+        n = 1
+        while n in used:
+            n += 1
+        return n
+
+    def _unboot(self, vm, rec, state='Halted'):
+        rec['power_state'] = state
+        rec['resident_on'] = NULL_REF
+        rec['domid'] = -1
+        for vbd, vbdrec in self.db.where('VBD', VM=vm):
+            vbdrec['currently_attached'] = False
+        for vif, vifrec in self.db.where('VIF', VM=vm):
+            vifrec['currently_attached'] = False
+        self._update_metrics(rec)
+
+    def vm_start(self, vm, start_paused, force):
+        rec = self._check_op(vm, 'start')
+        self._validate_for_boot(vm, rec)
+        host = self._choose_host(vm, rec)
+        self._boot(vm, rec, host, model.parse_value(
+            'VM', 'start_paused', model.f(model.B), start_paused))
+        return ''
+
+    def vm_start_on(self, vm, host, start_paused, force):
+        rec = self._check_op(vm, 'start_on')
+        self.db.get('host', host)
+        self._validate_for_boot(vm, rec)
+        self.assert_can_boot_here(vm, host)
+        self._boot(vm, rec, host, model.parse_value(
+            'VM', 'start_paused', model.f(model.B), start_paused))
+        return ''
+
+    def _vm_halt(self, vm, op):
+        rec = self._check_op(vm, op)
+        self._unboot(vm, rec)
+        return ''
+
+    def _vm_reboot(self, vm, op):
+        rec = self._check_op(vm, op)
+        rec['power_state'] = 'Running'
+        rec['domid'] = self._next_domid()
+        self._update_metrics(rec)
+        return ''
+
+    def _vm_transition(self, vm, op, state):
+        rec = self._check_op(vm, op)
+        rec['power_state'] = state
+        return ''
+
+    def vm_suspend(self, vm):
+        rec = self._check_op(vm, 'suspend')
+        self._unboot(vm, rec, state='Suspended')
+        return ''
+
+    def vm_resume(self, vm, start_paused, force):
+        rec = self._check_op(vm, 'resume')
+        host = self._choose_host(vm, rec)
+        self._boot(vm, rec, host, bool(start_paused))
+        return ''
+
+    def vm_resume_on(self, vm, host, start_paused, force):
+        rec = self._check_op(vm, 'resume_on')
+        self.assert_can_boot_here(vm, host)
+        self._boot(vm, rec, host, bool(start_paused))
+        return ''
+
+    def vm_power_state_reset(self, vm):
+        rec = self.db.get('VM', vm)
+        self._unboot(vm, rec)
+        return ''
+
+    def _vm_memory(self, vm, **values):
+        rec = self.db.get('VM', vm)
+        static = {'static_min', 'static_max'} & set(values)
+        op = 'changing_static_range' if static else 'changing_dynamic_range'
+        states = ALLOWED_STATES[op]
+        if rec['power_state'] not in states:
+            raise errors.bad_power_state(vm, list(states),
+                                         rec['power_state'])
+        spec = model.SPECS['VM']
+        new = {}
+        for key, value in values.items():
+            name = 'memory_' + key
+            new[name] = model.parse_value('VM', name, spec[name], value)
+        merged = dict(rec)
+        merged.update(new)
+        if not (0 <= merged['memory_static_min'] <= merged[
+                'memory_dynamic_min'] <= merged['memory_dynamic_max'] <=
+                merged['memory_static_max']):
+            raise XapiError('MEMORY_CONSTRAINT_VIOLATION',
+                            'Memory limits must satisfy: static_min <= '
+                            'dynamic_min <= dynamic_max <= static_max')
+        if rec['power_state'] in LIVE and rec['resident_on'] != NULL_REF:
+            grow = merged['memory_dynamic_max'] - rec['memory_dynamic_max']
+            free = self.host_free_memory(rec['resident_on'])
+            if grow > free:
+                raise XapiError('HOST_NOT_ENOUGH_FREE_MEMORY', grow, free)
+        rec.update(new)
+        self._update_metrics(rec) if rec['power_state'] in LIVE else None
+        return ''
+
+    def _vm_vcpus(self, vm, which, value):
+        rec = self.db.get('VM', vm)
+        if rec['power_state'] != 'Halted':
+            raise errors.bad_power_state(vm, ['Halted'], rec['power_state'])
+        name = 'VCPUs_' + which
+        rec[name] = model.parse_value('VM', name, model.SPECS['VM'][name],
+                                      value)
+        return ''
+
+    def vm_set_vcpus_live(self, vm, value):
+        rec = self.db.get('VM', vm)
+        if rec['power_state'] != 'Running':
+            raise errors.bad_power_state(vm, ['Running'], rec['power_state'])
+        n = model.parse_value('VM', 'VCPUs_at_startup',
+                              model.SPECS['VM']['VCPUs_at_startup'], value)
+        if not 0 < n <= rec['VCPUs_max']:
+            raise XapiError('INVALID_VALUE', 'VCPU', n)
+        rec['VCPUs_at_startup'] = n
+        self._update_metrics(rec)
+        return ''
+
+    def vm_allowed_vbd_devices(self, vm):
+        used = {r['userdevice'] for _, r in self.db.where('VBD', VM=vm)}
+        return [str(n) for n in range(255) if str(n) not in used]
+
+    def vm_allowed_vif_devices(self, vm):
+        used = {r['device'] for _, r in self.db.where('VIF', VM=vm)}
+        return [str(n) for n in range(16) if str(n) not in used]
+
+    # ------------------------------------------------------------------
+    # migration within the pool
+
+    def vm_pool_migrate(self, vm, host, options):
+        rec = self._check_op(vm, 'pool_migrate')
+        self.db.get('host', host)
+        if rec['is_a_template']:
+            raise XapiError('VM_IS_TEMPLATE', vm)
+        self.assert_can_boot_here(vm, host)
+        rec['resident_on'] = host
+        rec['domid'] = self._next_domid()
+        return ''
+
+    # ------------------------------------------------------------------
+    # migration between pools (see migration.py for the sending side)
+
+    def host_migrate_receive(self, host, network, options):
+        self.db.get('host', host)
+        self.db.get('network', network)
+        pifs = self.db.where('PIF', host=host, network=network)
+        if not pifs:
+            raise XapiError('HOST_CANNOT_ATTACH_NETWORK', host, network)
+        session = self.new_session(self.sessions[self._session]['user'])
+        base = self.url
+        return {
+            'SM': '%s/services/SM?session_id=%s' % (base, session),
+            'host': host,
+            'xenops': '%s/services/xenops?session_id=%s' % (base, session),
+            'session_id': session,
+            'master': '%s/' % base,
+        }
+
+    def vm_assert_can_migrate(self, vm, dest, live, vdi_map, vif_map,
+                              options, vgpu_map=None, vdi_format_map=None):
+        migration.assert_can_migrate(self, vm, dest, vdi_map, vif_map,
+                                     options)
+        return ''
+
+    def vm_migrate_send(self, vm, dest, live, vdi_map, vif_map, options,
+                        vgpu_map=None, vdi_format_map=None):
+        return migration.migrate_send(self, vm, dest, vdi_map, vif_map,
+                                      options)
+
+    def receive_check(self, payload):
+        return migration.receive_check(self, payload)
+
+    def receive_vm(self, payload):
+        return migration.receive_vm(self, payload)

@@ -1,0 +1,216 @@
+"""The wire: XML-RPC on ``POST /`` and XAPI's ``PUT /import_raw_vdi``.
+
+Stdlib only (``http.server`` with one thread per connection), so the
+simulator works the same under eventlet and native threads.
+"""
+
+import http.server
+import logging
+import socket
+import socketserver
+import threading
+import urllib.parse
+import xmlrpc.client
+
+from tests.xapisim.errors import XapiError
+from tests.xapisim import vhd
+
+LOG = logging.getLogger(__name__)
+
+# Largest body the import handler reads into memory.
+MAX_IMPORT = 1024 * 1024 * 1024
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, api, address):
+        self.api = api
+        self.connections = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request_thread(self, request, client_address):
+        with self.conn_lock:
+            self.connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.conn_lock:
+                self.connections.discard(request)
+
+    def close_connections(self):
+        with self.conn_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'xapisim'
+
+    def log_message(self, fmt, *args):
+        LOG.debug('%s ' + fmt, self.address_string(), *args)
+
+    # -- XML-RPC -------------------------------------------------------
+
+    def do_POST(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(length)
+        api = self.server.api
+        try:
+            params, method = xmlrpc.client.loads(body, use_builtin_types=True)
+        except Exception:  # not XML-RPC at all
+            self._reply(400, b'bad XML-RPC request', 'text/plain')
+            return
+        try:
+            value = api.dispatch(method, params)
+            response = {'Status': 'Success', 'Value': value}
+        except XapiError as e:
+            response = {'Status': 'Failure',
+                        'ErrorDescription': e.description}
+        except Exception as e:
+            LOG.exception('xapisim: %s failed', method)
+            response = {'Status': 'Failure',
+                        'ErrorDescription': ['INTERNAL_ERROR', repr(e)]}
+        data = xmlrpc.client.dumps((response,), methodresponse=True,
+                                   allow_none=False).encode('utf-8')
+        self._reply(200, data, 'text/xml')
+
+    def _reply(self, status, data, ctype, headers=()):
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(data)))
+        for key, value in headers:
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    # -- import_raw_vdi ------------------------------------------------
+
+    def do_PUT(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        if parsed.path != '/import_raw_vdi':
+            self._drain()
+            self._reply(404, b'not found', 'text/plain')
+            return
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        cookies = {}
+        for part in (self.headers.get('Cookie') or '').split(';'):
+            if '=' in part:
+                k, v = part.strip().split('=', 1)
+                cookies[k] = v
+        args = dict(cookies)
+        args.update(query)
+        status, task_error, headers = self.server.api_import(
+            self, args)
+        body = (' '.join(task_error) if task_error else '').encode()
+        self.close_connection = True
+        self._reply(status, body, 'text/plain', headers)
+
+    def _drain(self):
+        length = self.headers.get('Content-Length')
+        if length and length.isdigit():
+            remaining = int(length)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+
+
+def import_raw_vdi(api, handler, args):
+    """XAPI's import handler (ocaml/xapi/import_raw_vdi.ml), modelled.
+
+    Returns (http status, error for the body, extra headers). As in XAPI:
+    no valid session -> 401 before anything else; an unknown format, a
+    VHD sent chunked or any Transfer-Encoding -> 404; no VDI or an unknown
+    one -> 400; otherwise XAPI answers 200 *before* reading the data, so a
+    bad image or one larger than the VDI fails only the task (``task_id``).
+    """
+    session = args.get('session_id')
+    task = args.get('task_id')
+    with api.lock:
+        if session not in api.sessions:
+            handler._drain()
+            return 401, ['SESSION_INVALID', str(session)], ()
+        if task and not api.db.exists('task', task):
+            task = None
+
+    def fail(status, *error):
+        handler._drain()
+        if task:
+            api._finish_task(task, 'failure', error=list(error))
+        return status, list(error), ()
+
+    try:
+        api.faults.check('import_raw_vdi')
+    except XapiError as e:
+        return fail(500, *e.description)
+    fmt = args.get('format', 'raw').lower()
+    if fmt not in ('raw', 'vhd'):
+        return fail(404, 'INTERNAL_ERROR', 'Unknown format ' + fmt)
+    if handler.headers.get('Transfer-Encoding'):
+        return fail(404, 'INTERNAL_ERROR', 'Cannot handle encoding: '
+                    + handler.headers.get('Transfer-Encoding'))
+    if 'chunked' in args and fmt != 'raw':
+        return fail(404, 'INTERNAL_ERROR', 'Cannot handle chunked VHD')
+    vdi = args.get('vdi')
+    with api.lock:
+        if not vdi:
+            return fail(400, 'VDI_MISSING')
+        if not api.db.exists('VDI', vdi):
+            try:
+                vdi = api.db.by_uuid('VDI', vdi)
+            except XapiError as e:
+                return fail(400, *e.description)
+        size = api.db.get('VDI', vdi)['virtual_size']
+    length = handler.headers.get('Content-Length')
+    if not (length and length.isdigit()):
+        return fail(400, 'INTERNAL_ERROR', 'Not enough info supplied to '
+                    'import (no Content-Length)')
+    length = int(length)
+    if length > MAX_IMPORT:
+        return fail(200, 'VDI_TOO_SMALL', vdi, str(length))
+    data = handler.rfile.read(length)
+    if len(data) != length:
+        return fail(200, 'INTERNAL_ERROR', 'short read')
+    try:
+        if fmt == 'vhd':
+            virtual, chunks = vhd.parse(data)
+        else:
+            virtual, chunks = length, [(0, data)]
+    except vhd.VHDError as e:
+        return fail(200, 'INTERNAL_ERROR', 'VHD: %s' % e)
+    if virtual > size:
+        return fail(200, 'VDI_TOO_SMALL', vdi, str(virtual))
+    with api.lock:
+        if not api.db.exists('VDI', vdi):
+            return fail(200, 'HANDLE_INVALID', 'VDI', vdi)
+        if fmt == 'vhd':
+            # The VDI receives the whole virtual disk: unallocated blocks
+            # read as zeros afterwards.
+            api.vdi_data[vdi] = bytearray()
+        for offset, piece in chunks:
+            api.write_vdi(vdi, piece, offset)
+    if task:
+        api._finish_task(task, 'success', value=vdi)
+    return 200, [], (('Task-id', task),) if task else ()
+
+
+def start(api, host='127.0.0.1', port=0):
+    server = _Server(api, (host, port))
+    server.api_import = lambda handler, args: import_raw_vdi(
+        api, handler, args)
+    thread = threading.Thread(target=server.serve_forever,
+                              kwargs={'poll_interval': 0.05},
+                              name='xapisim-%d' % server.server_port,
+                              daemon=True)
+    thread.start()
+    return server, thread

@@ -1,0 +1,184 @@
+"""``Simulator``: one simulated XAPI pool on a loopback port."""
+
+from tests.xapisim.errors import NULL_REF
+from tests.xapisim import api as api_mod
+from tests.xapisim import faults as faults_mod
+from tests.xapisim import server as server_mod
+
+
+class Simulator(object):
+    """A XAPI pool master speaking XML-RPC (and HTTP import) on loopback.
+
+    ``strict_create=True`` makes ``VM.create``, ``VDI.create``,
+    ``VBD.create`` and ``VIF.create`` fail, as XAPI does, when the record
+    lacks a field XAPI requires; by default such fields get a default and
+    their names are collected in ``omitted_fields`` (e.g.
+    ``'VM.PV_args'``) so a test can assert a driver sends full records.
+    """
+
+    def __init__(self, pool_name='pool', hosts=('host-1',),
+                 host_memory_mb=16384, host_cpus=8, shared_sr=True,
+                 sr_size_gb=200, username='root', password='secret',
+                 strict_create=False):
+        self.pool_name = pool_name
+        self.hosts = tuple(hosts)
+        self.host_memory_mb = host_memory_mb
+        self.host_cpus = host_cpus
+        self.shared_sr = shared_sr
+        self.sr_size_gb = sr_size_gb
+        self.username = username
+        self.password = password
+        self.strict_create = strict_create
+        self.faults = faults_mod.Faults()
+        self.api = api_mod.Api(self, self.faults)
+        self._server = None
+        self.url = None
+
+    # -- life cycle ------------------------------------------------------
+
+    def start(self):
+        self._server, self._thread = server_mod.start(self.api)
+        self.url = 'http://127.0.0.1:%d' % self._server.server_port
+        self.api.url = self.url
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._thread.join(5)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- what tests look at ---------------------------------------------
+
+    @property
+    def host_refs(self):
+        return dict(self.api.host_refs)
+
+    @property
+    def pool_ref(self):
+        return self.api.pool_ref
+
+    @property
+    def network_ref(self):
+        """The pool-wide network (every host has a PIF on it)."""
+        return self.api.network_ref
+
+    @property
+    def shared_sr_ref(self):
+        return self.api.shared_sr
+
+    def local_sr_ref(self, host_name):
+        host = self.api.host_refs[host_name]
+        with self.api.lock:
+            for _, pbd in self.api.db.where('PBD', host=host):
+                if not self.api.db.get('SR', pbd['SR'])['shared']:
+                    return pbd['SR']
+
+    @property
+    def omitted_fields(self):
+        with self.api.lock:
+            return set(self.api.omitted_fields)
+
+    def expire_sessions(self):
+        """Invalidate every session, as a XAPI restart or timeout would."""
+        self.api.expire_sessions()
+
+    def session_count(self):
+        with self.api.lock:
+            return len(self.api.sessions)
+
+    def vms(self):
+        """Guest VMs (no templates, no control domains) as plain dicts."""
+        api = self.api
+        host_names = {ref: name for name, ref in api.host_refs.items()}
+        out = []
+        with api.lock:
+            for ref, rec in api.db.all('VM'):
+                if rec['is_a_template'] or rec['is_control_domain']:
+                    continue
+                vbds = []
+                for vbd, vrec in api.db.where('VBD', VM=ref):
+                    vdi_uuid = None
+                    if vrec['VDI'] != NULL_REF and api.db.exists(
+                            'VDI', vrec['VDI']):
+                        vdi_uuid = api.db.get('VDI', vrec['VDI'])['uuid']
+                    vbds.append({
+                        'ref': vbd, 'userdevice': vrec['userdevice'],
+                        'device': vrec['device'], 'vdi_uuid': vdi_uuid,
+                        'mode': vrec['mode'], 'type': vrec['type'],
+                        'bootable': vrec['bootable'],
+                        'currently_attached': vrec['currently_attached']})
+                vbds.sort(key=lambda v: int(v['userdevice']))
+                vifs = []
+                for vif, vrec in api.db.where('VIF', VM=ref):
+                    vifs.append({
+                        'ref': vif, 'device': vrec['device'],
+                        'MAC': vrec['MAC'], 'network': vrec['network'],
+                        'other_config': dict(vrec['other_config']),
+                        'currently_attached': vrec['currently_attached']})
+                vifs.sort(key=lambda v: int(v['device']))
+                out.append({
+                    'uuid': rec['uuid'], 'ref': ref,
+                    'name_label': rec['name_label'],
+                    'power_state': rec['power_state'],
+                    'resident_on': host_names.get(rec['resident_on']),
+                    'other_config': dict(rec['other_config']),
+                    'blocked_operations': dict(rec['blocked_operations']),
+                    'memory': rec['memory_dynamic_max'],
+                    'memory_static_max': rec['memory_static_max'],
+                    'vcpus': rec['VCPUs_at_startup'],
+                    'vcpus_max': rec['VCPUs_max'],
+                    'platform': dict(rec['platform']),
+                    'vbds': vbds, 'vifs': vifs})
+        return out
+
+    def vm(self, uuid):
+        """One guest VM by uuid (see ``vms``), or None."""
+        for vm in self.vms():
+            if vm['uuid'] == uuid:
+                return vm
+        return None
+
+    def vdis(self):
+        """Every VDI as a plain dict: uuid, ref, name_label, sr (uuid),
+        virtual_size, other_config, attached_to (VM uuids)."""
+        api = self.api
+        out = []
+        with api.lock:
+            for ref, rec in api.db.all('VDI'):
+                vms = [api.db.get('VM', vbd['VM'])['uuid']
+                       for _, vbd in api.db.where('VBD', VDI=ref)]
+                out.append({
+                    'uuid': rec['uuid'], 'ref': ref,
+                    'name_label': rec['name_label'],
+                    'sr': api.db.get('SR', rec['SR'])['uuid'],
+                    'sr_ref': rec['SR'],
+                    'virtual_size': rec['virtual_size'],
+                    'other_config': dict(rec['other_config']),
+                    'attached_to': vms})
+        return out
+
+    def vdi_bytes(self, vdi_uuid):
+        """A VDI's content up to the last byte ever written (the rest of
+        its virtual size reads as zeros)."""
+        with self.api.lock:
+            ref = self.api.db.by_uuid('VDI', vdi_uuid)
+            return bytes(self.api.vdi_data.get(ref, b''))
+
+    def write_vdi(self, vdi_uuid, data, offset=0):
+        """Write into a VDI as a guest would."""
+        with self.api.lock:
+            ref = self.api.db.by_uuid('VDI', vdi_uuid)
+            self.api.write_vdi(ref, bytes(data), offset)
+
+    def host_free_memory(self, host_name):
+        with self.api.lock:
+            return self.api.host_free_memory(self.api.host_refs[host_name])
