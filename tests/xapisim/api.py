@@ -348,7 +348,8 @@ class Api(object):
         def add(ref, key, value):
             rec = self.db.get(cls, ref)
             if key in rec[name]:
-                raise XapiError('MAP_DUPLICATE_KEY', cls, name, ref, key)
+                raise XapiError('MAP_DUPLICATE_KEY', cls, name,
+                                rec['uuid'], key)
             rec[name][str(key)] = str(value)
             return ''
         return add

@@ -114,6 +114,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         self._reply(status, body, 'text/plain', headers)
 
+    # -- export_raw_vdi (raw only) -------------------------------------
+
+    def do_GET(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        if parsed.path != '/export_raw_vdi':
+            self._reply(404, b'not found', 'text/plain')
+            return
+        args = dict(urllib.parse.parse_qsl(parsed.query))
+        status, data = export_raw_vdi(self.server.api, args)
+        self.close_connection = True
+        ctype = 'application/octet-stream' if status == 200 else 'text/plain'
+        self._reply(status, data, ctype)
+
     def _drain(self):
         length = self.headers.get('Content-Length')
         if length and length.isdigit():
@@ -202,6 +215,28 @@ def import_raw_vdi(api, handler, args):
     if task:
         api._finish_task(task, 'success', value=vdi)
     return 200, [], (('Task-id', task),) if task else ()
+
+
+def export_raw_vdi(api, args):
+    """``GET /export_raw_vdi?session_id=&vdi=&format=raw``: the whole
+    virtual disk (zeros past the last byte written); VHD export is not
+    modelled (404, as XAPI answers an unknown format)."""
+    with api.lock:
+        if args.get('session_id') not in api.sessions:
+            return 401, b'SESSION_INVALID'
+        if args.get('format', 'raw').lower() != 'raw':
+            return 404, b'INTERNAL_ERROR Unknown format'
+        vdi = args.get('vdi', '')
+        if not api.db.exists('VDI', vdi):
+            try:
+                vdi = api.db.by_uuid('VDI', vdi)
+            except XapiError:
+                return 400, b'UUID_INVALID'
+        size = api.db.get('VDI', vdi)['virtual_size']
+        data = bytes(api.vdi_data.get(vdi, b''))
+    if size > MAX_IMPORT:
+        return 500, b'INTERNAL_ERROR VDI too large for the simulator'
+    return 200, data + b'\0' * (size - len(data))
 
 
 def start(api, host='127.0.0.1', port=0):

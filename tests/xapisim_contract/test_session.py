@@ -1,0 +1,131 @@
+"""Sessions and the XML-RPC envelope: what every call relies on."""
+
+import threading
+
+from os_xenapi.client import XenAPI
+
+from tests.xapisim_contract import base
+
+
+class SessionTest(base.ContractTestCase):
+
+    def test_login_gives_a_session_and_the_api_version(self):
+        self.assertTrue(self.session.handle.startswith('OpaqueRef:'))
+        major, minor = self.session.API_version.split('.')
+        self.assertGreaterEqual(int(major), 2)
+
+    def test_login_with_two_parameters_uses_the_defaults(self):
+        # version and originator have defaults in the datamodel.
+        result = self.raw('session.login_with_password', base.USER,
+                          base.PASSWORD)
+        self.assertEqual('Success', result['Status'], result)
+        self.raw('session.logout', result['Value'])
+
+    def test_wrong_password_is_refused(self):
+        result = self.raw('session.login_with_password', base.USER,
+                          'not-' + base.PASSWORD, '1.0', 'test')
+        self.assertEqual('Failure', result['Status'])
+        self.assertEqual('SESSION_AUTHENTICATION_FAILED',
+                         result['ErrorDescription'][0])
+        self.assertEqual(base.USER, result['ErrorDescription'][1])
+
+    def test_unknown_session_is_session_invalid(self):
+        bogus = 'OpaqueRef:00000000-0000-0000-0000-000000000000'
+        result = self.raw('VM.get_all', bogus)
+        self.assertEqual(['SESSION_INVALID', bogus],
+                         result['ErrorDescription'])
+
+    def test_logout_invalidates_the_session(self):
+        s = self.pool.session()
+        handle = s.handle
+        s.xenapi.session.logout()
+        result = self.raw('pool.get_all', handle)
+        self.assertEqual(['SESSION_INVALID', handle],
+                         result['ErrorDescription'])
+
+    def test_unknown_method(self):
+        result = self.raw('VM.levitate', self.session.handle, 'x')
+        self.assertEqual(['MESSAGE_METHOD_UNKNOWN', 'VM.levitate'],
+                         result['ErrorDescription'])
+
+    def test_wrong_parameter_count(self):
+        vm = self.create_vm()
+        result = self.raw('VM.start', self.session.handle, vm)
+        self.assertEqual(
+            ['MESSAGE_PARAMETER_COUNT_MISMATCH', 'VM.start', '3', '1'],
+            result['ErrorDescription'])
+
+    def test_integers_travel_as_strings(self):
+        host = self.master
+        metrics = self.x.host_metrics.get_record(
+            self.x.host.get_metrics(host))
+        self.assertIsInstance(metrics['memory_total'], str)
+        self.assertGreater(int(metrics['memory_total']), 0)
+        self.assertIsInstance(self.x.host.get_API_version_major(host), str)
+
+    def test_integers_are_accepted_as_strings_or_ints(self):
+        vdi = self.create_vdi(size_mb=1)
+        self.x.VDI.resize(vdi, str(2 * base.MiB))
+        self.assertEqual(str(2 * base.MiB), self.x.VDI.get_virtual_size(vdi))
+
+    def test_slave_local_login(self):
+        result = self.raw('session.slave_local_login_with_password',
+                          base.USER, base.PASSWORD)
+        self.assertEqual('Success', result['Status'], result)
+        self.raw('session.local_logout', result['Value'])
+
+    def test_client_logs_in_again_after_sessions_expire(self):
+        self.sim_only('expiring every session needs the simulator')
+        before = self.session.handle
+        self.sim.expire_sessions()
+        # os_xenapi sees SESSION_INVALID, logs in again and retries.
+        self.assertEqual(self.pool_ref, self.x.pool.get_all()[0])
+        self.assertNotEqual(before, self.session.handle)
+
+    def test_async_call_runs_as_a_task(self):
+        vm = self.create_vm()
+        task = self.x.Async.VM.start(vm, False, False)
+        rec = self.wait_task(task)
+        self.assertEqual('success', rec['status'], rec)
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+        self.x.task.destroy(task)
+
+    def test_async_failure_lands_in_the_task(self):
+        vm = self.create_vm()
+        task = self.x.Async.VM.clean_shutdown(vm)
+        rec = self.wait_task(task)
+        self.assertEqual('failure', rec['status'])
+        self.assertEqual(['VM_BAD_POWER_STATE', vm, 'running', 'halted'],
+                         rec['error_info'])
+        self.x.task.destroy(task)
+
+    def test_sessions_from_many_threads(self):
+        # One session per thread: an os_xenapi Session is one HTTP
+        # connection and is not safe to share between threads.
+        sr = self.default_sr
+        results = []
+        errors = []
+
+        def work():
+            try:
+                s = self.pool.session()
+                vdi = s.xenapi.VDI.create({
+                    'name_label': base.PREFIX + 'thread',
+                    'name_description': '', 'SR': sr,
+                    'virtual_size': str(base.MiB), 'type': 'user',
+                    'sharable': False, 'read_only': False,
+                    'other_config': {}, 'xenstore_data': {},
+                    'sm_config': {}, 'tags': []})
+                results.append(s.xenapi.VDI.get_uuid(vdi))
+                s.xenapi.VDI.destroy(vdi)
+                s.xenapi.session.logout()
+            except (XenAPI.Failure, OSError) as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([], errors)
+        self.assertEqual(8, len(set(results)))
