@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""API overhead of nova-rescue-lm's router against nova's own, in one process.
+
+nova's functional harness runs nova's API, conductor, scheduler, placement
+and two computes (``rescue_lm.libvirt.LibvirtDriver`` on nova's fake
+libvirt). Two WSGI apps are built in the same process from two paste files
+that differ only in the router factories: nova 34's installed
+``etc/nova/api-paste.ini`` (stock) and the package's
+``etc/nova-rescue-lm/api-paste.ini``. Every request is a webob request
+handed straight to an app (no sockets), the two apps interleaved sample by
+sample (order alternating), after a warm-up that is thrown away.
+
+Figures (median of each arm; ratio of medians with a paired bootstrap 95 %
+interval):
+
+* ``GET /servers/detail`` (10 servers) at 2.104: package / stock;
+  the same through the package at 2.105 / stock at 2.104;
+* ``os-migrateLive`` of an ACTIVE server at 2.104 to an explicit host:
+  package / stock;
+* ``os-migrateLive`` of a RESCUED server at 2.105 / of an ACTIVE server at
+  2.104, both through the package, same host pair, explicit host (the
+  capability checks of both nodes run).
+
+For os-migrateLive only the API call is timed (RPC casts stay casts: nova-api
+answers 202 before the conductor starts); between two calls the migration
+is waited for (migration record ``completed``, task state cleared), so every
+call starts from the same state: nothing in flight, the server on one host
+of the pair, the request naming the other.
+
+In this one process nova's own app also advertises 2.105 (the package raises
+nova's maximum microversion at import); requests at 2.104 are unaffected.
+"""
+
+import argparse
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+
+if __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+import report  # noqa: E402
+import stats  # noqa: E402
+
+SERVERS = 10
+HOSTS = ('bench-h1', 'bench-h2')
+
+DEFAULTS = {'detail': 400, 'migrate': 60, 'warmup_detail': 30,
+            'warmup_migrate': 3}
+QUICK = {'detail': 100, 'migrate': 15, 'warmup_detail': 10,
+         'warmup_migrate': 2}
+
+
+class Apps(object):
+    """The two WSGI apps and a request builder with the harness's headers.
+    """
+
+    def __init__(self, case):
+        import webob
+        from nova.api import wsgi as nova_wsgi
+        from tests.functional import base
+
+        self.webob = webob
+        self.case = case
+        self.stock = nova_wsgi.Loader(base.STOCK_PASTE_INI).load_app(
+            'osapi_compute')
+        self.package = nova_wsgi.Loader(base.PASTE_INI).load_app(
+            'osapi_compute')
+        self.paste = {'stock': base.STOCK_PASTE_INI,
+                      'package': base.PASTE_INI}
+
+    def request(self, method, path, body=None, microversion=None):
+        req = self.webob.Request.blank('/v2.1' + path, method=method)
+        req.headers.update({
+            'X-Auth-User': 'admin', 'X-User-Id': 'admin',
+            'X-Auth-Project-Id': self.case.api.project_id,
+            'X-Roles': 'reader,member,admin',
+            'Content-Type': 'application/json'})
+        if microversion:
+            req.headers['OpenStack-API-Version'] = 'compute ' + microversion
+        if body is not None:
+            req.body = json.dumps(body).encode()
+        return req
+
+    @staticmethod
+    def timed(app, req):
+        started = time.perf_counter()
+        resp = req.get_response(app)
+        return time.perf_counter() - started, resp
+
+
+def _check(resp, status, what):
+    if resp.status_int != status:
+        raise AssertionError('%s answered %s, expected %s: %s' % (
+            what, resp.status_int, status, resp.body[:300]))
+
+
+def measure_detail(apps, reps, warmup):
+    """Arms: stock at 2.104, package at 2.104, package at 2.105."""
+    arms = [('stock', apps.stock, '2.104'),
+            ('package', apps.package, '2.104'),
+            ('package_2.105', apps.package, '2.105')]
+    samples = {name: [] for name, _, _ in arms}
+    sizes = {}
+    for i in range(warmup + reps):
+        # rotate the order every round: no arm always goes first
+        order = arms[i % 3:] + arms[:i % 3]
+        for name, app, version in order:
+            req = apps.request('GET', '/servers/detail',
+                               microversion=version)
+            seconds, resp = apps.timed(app, req)
+            _check(resp, 200, 'GET /servers/detail (%s)' % name)
+            sizes.setdefault(name, set()).add(len(resp.body))
+            if i >= warmup:
+                samples[name].append(seconds)
+    servers = len(json.loads(resp.body)['servers'])
+    return samples, servers, {k: sorted(v) for k, v in sizes.items()}
+
+
+class Mover(object):
+    """Live-migrates a server back and forth between the two hosts and
+    waits, outside the timed call, until nothing is in flight."""
+
+    def __init__(self, case, apps):
+        from nova import context
+        from nova import objects
+        self.objects = objects
+        self.ctxt = context.get_admin_context()
+        self.case = case
+        self.apps = apps
+
+    def host_of(self, server_id):
+        return self.objects.Instance.get_by_uuid(self.ctxt, server_id).host
+
+    def migrate(self, app, server_id, microversion, name):
+        source = self.host_of(server_id)
+        dest = HOSTS[1] if source == HOSTS[0] else HOSTS[0]
+        req = self.apps.request(
+            'POST', '/servers/%s/action' % server_id,
+            {'os-migrateLive': {'host': dest, 'block_migration': 'auto'}},
+            microversion)
+        seconds, resp = self.apps.timed(app, req)
+        _check(resp, 202, 'os-migrateLive (%s)' % name)
+        self.wait(server_id, dest)
+        return seconds
+
+    def wait(self, server_id, dest, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            inst = self.objects.Instance.get_by_uuid(self.ctxt, server_id)
+            if inst.host == dest and inst.task_state is None:
+                migs = self.objects.MigrationList.get_by_filters(
+                    self.ctxt, {'instance_uuid': server_id})
+                last = max(migs, key=lambda m: m.id)
+                if last.status == 'completed':
+                    # the source's cleanup (allocations) ends just after
+                    time.sleep(0.1)
+                    return
+                if last.status in ('error', 'failed', 'cancelled'):
+                    break
+            time.sleep(0.02)
+        raise AssertionError('live migration of %s to %s did not complete '
+                             '(see the log)' % (server_id, dest))
+
+
+def measure_migrate(case, apps, reps, warmup):
+    """Arms: ACTIVE via stock at 2.104, ACTIVE via package at 2.104,
+    RESCUED via package at 2.105; one sample of each per round."""
+    mover = Mover(case, apps)
+    active = case._create_server(name='bench-active', host=HOSTS[0],
+                                 networks='none')
+    rescued = case._rescue_server(case._create_server(
+        name='bench-rescued', host=HOSTS[0], networks='none'))
+    arms = [('stock', apps.stock, active['id'], '2.104'),
+            ('package', apps.package, active['id'], '2.104'),
+            ('package_rescued_2.105', apps.package, rescued['id'], '2.105')]
+    samples = {arm[0]: [] for arm in arms}
+    for i in range(warmup + reps):
+        order = arms[i % 3:] + arms[:i % 3]
+        for name, app, server_id, version in order:
+            gc.collect()
+            seconds = mover.migrate(app, server_id, version, name)
+            if i >= warmup:
+                samples[name].append(seconds)
+    states = {name: case._show_server({'id': sid})['status']
+              for name, sid in (('active', active['id']),
+                                ('rescued', rescued['id']))}
+    if states != {'active': 'ACTIVE', 'rescued': 'RESCUE'}:
+        raise AssertionError('servers ended %s' % states)
+    return samples
+
+
+def body(settings):
+    def run(case):
+        apps = Apps(case)
+        for i in range(SERVERS):
+            case._create_server(name='bench-%d' % i, host=HOSTS[i % 2],
+                                networks='none')
+        started = time.monotonic()
+        detail, listed, sizes = measure_detail(
+            apps, settings['detail'], settings['warmup_detail'])
+        detail_seconds = time.monotonic() - started
+        started = time.monotonic()
+        migrate = measure_migrate(case, apps, settings['migrate'],
+                                  settings['warmup_migrate'])
+        return {'detail': detail, 'detail_servers': listed,
+                'detail_body_sizes': sizes,
+                'detail_seconds': detail_seconds,
+                'migrate': migrate,
+                'migrate_seconds': time.monotonic() - started,
+                'paste': apps.paste,
+                'package': harness.package_location()}
+    return run
+
+
+def _ms(summary):
+    return ('median %.2f ms (p10 %.2f, p90 %.2f; n %d)' % (
+        summary['median'] * 1e3, summary['p10'] * 1e3,
+        summary['p90'] * 1e3, summary['n']))
+
+
+def _ratio_figure(fid, title, num, den, num_name, den_name, limit, extra):
+    r = stats.median_ratio(num, den)
+    s_num, s_den = stats.summary(num), stats.summary(den)
+    spread = '95%% CI %.3f-%.3f; %s %s; %s %s' % (
+        r['ci95'][0], r['ci95'][1], num_name, _ms(s_num), den_name,
+        _ms(s_den))
+    return report.figure(fid, title, r['ratio'], limit=limit, spread=spread,
+                         details=dict(extra, ci95=r['ci95'],
+                                      numerator=dict(s_num, arm=num_name),
+                                      denominator=dict(s_den,
+                                                       arm=den_name)))
+
+
+def figures(raw):
+    d, m = raw['detail'], raw['migrate']
+    common = {'servers_listed': raw['detail_servers']}
+    figs = [
+        _ratio_figure(
+            'api.detail', 'API: GET /servers/detail (%d servers) at 2.104, '
+            'package router / nova router' % raw['detail_servers'],
+            d['package'], d['stock'], 'package', 'nova', 1.02, common),
+        _ratio_figure(
+            'api.detail_2.105', 'API: GET /servers/detail at 2.105 through '
+            'the package / at 2.104 through nova',
+            d['package_2.105'], d['stock'], 'package 2.105', 'nova 2.104',
+            1.02, common),
+        _ratio_figure(
+            'api.migrate_active', 'API: os-migrateLive of an ACTIVE server '
+            'at 2.104 (202), package router / nova router',
+            m['package'], m['stock'], 'package', 'nova', 1.02, {}),
+        _ratio_figure(
+            'api.migrate_rescued', 'API: os-migrateLive of a RESCUED server '
+            'at 2.105 / of an ACTIVE server at 2.104 (both package, '
+            'explicit host: both nodes\' capability checked)',
+            m['package_rescued_2.105'], m['package'], 'rescued 2.105',
+            'active 2.104', 1.2, {}),
+    ]
+    if raw['detail_body_sizes']['package'] != \
+            raw['detail_body_sizes']['stock']:
+        figs[0]['note'] = ('response sizes differ: %s'
+                           % raw['detail_body_sizes'])
+    return figs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer repetitions (a smoke run)')
+    parser.add_argument('--detail', type=int, help='GET rounds')
+    parser.add_argument('--migrate', type=int, help='os-migrateLive rounds')
+    parser.add_argument('--json', help='write the figures here')
+    parser.add_argument('--log', help="nova's log (default: a temp file)")
+    args = parser.parse_args(argv)
+    settings = dict(QUICK if args.quick else DEFAULTS)
+    if args.detail:
+        settings['detail'] = args.detail
+    if args.migrate:
+        settings['migrate'] = args.migrate
+    log_path = args.log or os.path.join(
+        tempfile.mkdtemp(prefix='nova-rescue-lm-bench-'), 'api.log')
+    started = time.monotonic()
+    try:
+        raw = harness.run(body(settings), list(HOSTS), log_path)
+    except harness.HarnessError as e:
+        print('api_overhead: FAILED: %s' % e)
+        return 1
+    figs = figures(raw)
+    out = {'benchmark': 'api_overhead', 'settings': settings,
+           'seconds': time.monotonic() - started, 'log': log_path,
+           'package': raw['package'], 'paste': raw['paste'],
+           'figures': figs,
+           'raw': {'detail': raw['detail'], 'migrate': raw['migrate']}}
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
+    print(report.render_table(figs))
+    print('api_overhead: %.0fs; nova log %s' % (out['seconds'], log_path))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Host drain time against the number of servers, rescued vs active.
+
+``nova-rescue-lm-drain``'s core (``nova_rescue_lm.cmd.drain.drain``, on a
+keystoneauth session as the command builds it) drains a compute host of N
+servers (N = 1, 5, 10, 20) in nova's functional harness: nova's API,
+conductor, scheduler, placement and computes running the package's driver,
+``rescue_lm.libvirt.LibvirtDriver``, on nova's fake libvirt connection.
+That driver, not nova's ``fake.FakeDriver``, because only a compute that
+reports the capability trait can take a rescued server; the fake libvirt
+connection makes each migration cost the same fixed hypervisor time (nova's
+migration monitor polls every 0.5 s), so what grows with N is nova's and
+the package's own work.
+
+Each kind has its own host pair (active: bench-a1/a2, rescued:
+bench-r1/r2). For each N, servers are added on the first host of the pair
+(booted, and rescued for the rescued kind) until it holds N; the host is
+then drained to the other one (``--target``) and back, which gives two
+samples; rounds are repeated, the kinds interleaved (active, rescued,
+rescued, active). The command's own defaults apply (2 migrations in
+flight) except its poll interval, 0.2 s instead of 2 s, so that polling
+does not round every time up to 2 s.
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+
+if __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+import report  # noqa: E402
+import stats  # noqa: E402
+
+SIZES = (1, 5, 10, 20)
+PAIRS = {'active': ('bench-a1', 'bench-a2'),
+         'rescued': ('bench-r1', 'bench-r2')}
+POLL_INTERVAL = 0.2
+DEFAULTS = {'rounds': 2, 'sizes': SIZES}
+QUICK = {'rounds': 1, 'sizes': SIZES}
+
+
+def _client(case):
+    from keystoneauth1 import adapter as ks_adapter
+    from keystoneauth1 import noauth
+    from keystoneauth1 import session as ks_session
+    from nova_rescue_lm.cmd import drain
+
+    session = ks_session.Session(
+        auth=noauth.NoAuth(endpoint=case.api.base_url))
+    adapter = ks_adapter.Adapter(
+        session=session, service_type='compute',
+        additional_headers={
+            'X-Auth-User': 'admin', 'X-User-Id': 'admin',
+            'X-Auth-Project-Id': case.api.project_id,
+            'X-Roles': 'reader,member,admin'})
+    return drain.ComputeClient(adapter)
+
+
+def _drain(case, source, target, expected):
+    from nova_rescue_lm.cmd import drain
+
+    out = io.StringIO()
+    started = time.monotonic()
+    code, entries = drain.drain(_client(case), source, target=target,
+                                timeout=300, out=out,
+                                poll_interval=POLL_INTERVAL)
+    seconds = time.monotonic() - started
+    moved = [e for e in entries if e.result == drain.MOVED]
+    if code != drain.EXIT_OK or len(moved) != expected:
+        raise AssertionError('drain of %s moved %d of %d (exit %s):\n%s'
+                             % (source, len(moved), expected, code,
+                                out.getvalue()[-2000:]))
+    return seconds
+
+
+def _grow(case, kind, host, have, want):
+    for i in range(have, want):
+        server = case._create_server(name='%s-%d' % (kind, i), host=host,
+                                     networks='none')
+        if kind == 'rescued':
+            case._rescue_server(server)
+
+
+def body(settings):
+    def run(case):
+        samples = {kind: {} for kind in PAIRS}
+        have = 0
+        for n in settings['sizes']:
+            for kind, (first, _second) in PAIRS.items():
+                _grow(case, kind, first, have, n)
+            have = n
+            for _round in range(settings['rounds']):
+                for kind, forward in (('active', True), ('rescued', True),
+                                      ('rescued', False),
+                                      ('active', False)):
+                    a, b = PAIRS[kind]
+                    source, target = (a, b) if forward else (b, a)
+                    samples[kind].setdefault(n, []).append(
+                        _drain(case, source, target, n))
+        statuses = {}
+        for server in case.api.get_servers():
+            statuses[server['status']] = statuses.get(server['status'],
+                                                      0) + 1
+        return {'samples': samples, 'statuses': statuses,
+                'package': harness.package_location()}
+    return run
+
+
+def linearity(sizes, medians):
+    fit = stats.linear_fit(sizes, medians)
+    return dict(fit, t_max_over_t_min=medians[-1] / medians[0],
+                n_max_over_n_min=sizes[-1] / sizes[0])
+
+
+def figures(raw, sizes, label='harness, fake libvirt', prefix='drain',
+            r2_goal=0.98, ratio_goal=1.1):
+    samples = raw['samples']
+    medians = {kind: [stats.median(samples[kind][n]) for n in sizes]
+               for kind in PAIRS}
+    figs = []
+    for kind in ('active', 'rescued'):
+        lin = linearity(sizes, medians[kind])
+        per_n = ', '.join('N=%d %.2f s' % (n, t)
+                          for n, t in zip(sizes, medians[kind]))
+        figs.append(report.figure(
+            '%s.linear_%s' % (prefix, kind),
+            'Drain (%s): total time vs N, %s servers, linear fit' % (
+                label, kind),
+            lin['r2'], unit='R2', goal='R2 >= %g, t(%d)/t(%d) <= %d' % (
+                r2_goal, sizes[-1], sizes[0], sizes[-1] // sizes[0]),
+            met=(lin['r2'] >= r2_goal and
+                 lin['t_max_over_t_min'] <= lin['n_max_over_n_min']),
+            spread='%s; slope %.2f s/server, intercept %.2f s; t(%d)/t(%d) '
+                   '= %.1f' % (per_n, lin['slope'], lin['intercept'],
+                               sizes[-1], sizes[0],
+                               lin['t_max_over_t_min']),
+            details=dict(lin, medians=dict(zip(sizes, medians[kind])),
+                         samples={n: samples[kind][n] for n in sizes})))
+    ratios = [r / a for r, a in zip(medians['rescued'], medians['active'])]
+    total = sum(medians['rescued']) / sum(medians['active'])
+    figs.append(report.figure(
+        '%s.rescued_vs_active' % prefix,
+        'Drain (%s): rescued / active, total time summed over N = %s'
+        % (label, ', '.join(str(n) for n in sizes)),
+        total, limit=ratio_goal,
+        spread='per N: %s; slope ratio %.3f' % (
+            ', '.join('N=%d %.3f' % (n, r) for n, r in zip(sizes, ratios)),
+            figs[1]['details']['slope'] / figs[0]['details']['slope']),
+        details={'per_n': dict(zip(sizes, ratios))}))
+    return figs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='one round (two drains) per N and kind')
+    parser.add_argument('--rounds', type=int,
+                        help='rounds per N (each two drains per kind)')
+    parser.add_argument('--json', help='write the figures here')
+    parser.add_argument('--log', help="nova's log (default: a temp file)")
+    args = parser.parse_args(argv)
+    settings = dict(QUICK if args.quick else DEFAULTS)
+    if args.rounds:
+        settings['rounds'] = args.rounds
+    log_path = args.log or os.path.join(
+        tempfile.mkdtemp(prefix='nova-rescue-lm-bench-'), 'drain.log')
+    hosts = [h for pair in PAIRS.values() for h in pair]
+    started = time.monotonic()
+    try:
+        raw = harness.run(body(settings), hosts, log_path)
+    except harness.HarnessError as e:
+        print('drain_scale: FAILED: %s' % e)
+        return 1
+    sizes = list(settings['sizes'])
+    figs = figures(raw, sizes)
+    out = {'benchmark': 'drain_scale', 'settings': settings,
+           'seconds': time.monotonic() - started, 'log': log_path,
+           'package': raw['package'], 'figures': figs,
+           'raw': raw['samples'], 'server_statuses': raw['statuses']}
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
+    print(report.render_table(figs))
+    print('drain_scale: %.0fs; nova log %s' % (out['seconds'], log_path))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
