@@ -1,4 +1,4 @@
-"""Configuration options of nova-rescue-lm (group ``[rescue_lm]``)."""
+"""Options of nova-rescue-lm (groups ``[rescue_lm]`` and ``[xenserver]``)."""
 
 from oslo_config import cfg
 
@@ -31,14 +31,115 @@ Related options:
 ]
 
 
+xenserver_group = cfg.OptGroup(
+    'xenserver',
+    title='XenAPI driver',
+    help="""
+Options of ``compute_driver = rescue_lm.xenapi.XenAPIDriver``, the XenAPI
+driver of nova-rescue-lm. It talks to XAPI (XenServer / XCP-ng) over its
+XML-RPC API and its HTTP disk import; it runs no code inside dom0.
+
+This driver is verified against a XAPI simulator only, not against a real
+XenServer or XCP-ng host.
+""")
+
+xenserver_opts = [
+    cfg.URIOpt(
+        'connection_url',
+        schemes=['http', 'https'],
+        help="""
+URL of the XAPI endpoint this nova-compute talks to: the pool master, or
+any pool member (the driver follows XAPI's ``HOST_IS_SLAVE`` answer to the
+master). A port may be given, for example ``https://xs1.example.org:443``.
+Required when the XenAPI driver is used.
+"""),
+    cfg.StrOpt(
+        'connection_username',
+        default='root',
+        help='Username XAPI logs the driver in with.'),
+    cfg.StrOpt(
+        'connection_password',
+        secret=True,
+        help='Password of ``connection_username``.'),
+    cfg.StrOpt(
+        'connection_ca_file',
+        help="""
+CA bundle that verifies the certificate of an ``https`` ``connection_url``.
+When unset, the system's trusted CAs are used.
+"""),
+    cfg.IntOpt(
+        'connection_concurrent',
+        default=5,
+        min=1,
+        help="""
+Maximum number of XAPI sessions this nova-compute keeps open, and so the
+maximum number of XAPI calls it makes at the same time. Callers beyond that
+wait (at most ``call_timeout`` seconds) for a session to come free.
+"""),
+    cfg.IntOpt(
+        'login_timeout',
+        default=10,
+        min=1,
+        help='Seconds to wait for XAPI to accept a connection and a login.'),
+    cfg.IntOpt(
+        'call_timeout',
+        default=300,
+        min=1,
+        help="""
+Seconds to wait for the answer to one XAPI call (or for one chunk of a disk
+upload) before giving up on it. A session whose call timed out is dropped,
+never reused.
+
+Related options:
+
+* ``migration_timeout`` applies to the live-migration calls instead.
+"""),
+    cfg.IntOpt(
+        'migration_timeout',
+        default=3600,
+        min=1,
+        help="""
+Seconds to wait for XAPI to finish a live migration (``VM.pool_migrate`` or
+``VM.migrate_send``, which return only when the VM has moved). When it
+expires nova rolls the migration back and the server stays where it was.
+"""),
+    cfg.StrOpt(
+        'xapi_host',
+        help="""
+The XAPI host whose VMs this nova-compute manages, given by its name label
+or uuid; it is also the node name nova records. Every host of a pool runs
+its own nova-compute with the same ``connection_url`` and its own
+``xapi_host``. When unset, the host the connection logs in to.
+"""),
+    cfg.StrOpt(
+        'sr_matching_filter',
+        default='default-sr:true',
+        help="""
+Which storage repository (SR) new disks are created in and migrated to:
+``default-sr:true`` for the pool's default SR, or
+``other-config:KEY=VALUE`` for the SR whose ``other_config`` has that entry.
+"""),
+    cfg.StrOpt(
+        'integration_bridge',
+        default='br-int',
+        help="""
+Bridge (or network name label) of the XAPI network that a server's
+interfaces are attached to when neutron names no bridge for the port.
+"""),
+]
+
+
 def register_opts(conf):
     conf.register_group(rescue_lm_group)
     conf.register_opts(rescue_lm_opts, group=rescue_lm_group)
+    conf.register_group(xenserver_group)
+    conf.register_opts(xenserver_opts, group=xenserver_group)
 
 
 def list_opts():
     """Options for oslo-config-generator (namespace ``nova_rescue_lm``)."""
-    return [(rescue_lm_group, rescue_lm_opts)]
+    return [(rescue_lm_group, rescue_lm_opts),
+            (xenserver_group, xenserver_opts)]
 
 
 CONF = cfg.CONF

@@ -1,0 +1,77 @@
+"""Live-migration data: stock through the conductor, richer between computes.
+
+Nova 34 registers no XenAPI live-migrate data class, and nova-conductor does
+not load this package, so whatever reaches the conductor must be a class
+nova registers. The driver uses ``HyperVLiveMigrateData`` there (its one
+field, ``is_shared_instance_path = True``, makes nova ask the source to clean
+up without destroying disks, and always call the destination on rollback).
+
+What only the computes need (the destination's pool and host, and for a
+storage migration XAPI's ``migrate_receive`` token, SR and networks) travels
+in ``XenAPILiveMigrateData``, a subclass registered here, on the legs that go
+from compute to compute and never through the conductor:
+
+* ``check_can_live_migrate_destination`` -> ``check_can_live_migrate_source``
+  (the destination calls the source) and back;
+* ``pre_live_migration``'s answer (the source calls the destination);
+* ``rollback_live_migration_at_destination`` (the source calls it).
+
+The destination turns the data back into the stock class in
+``check_source_migrate_data_at_dest``, the last step before its answer goes
+to the conductor.
+"""
+
+from nova import objects
+from nova.objects import base as obj_base
+from nova.objects import fields
+from nova.objects import migrate_data
+
+#: The class nova-conductor sees; must be one nova 34 registers.
+StockLiveMigrateData = migrate_data.HyperVLiveMigrateData
+
+
+@obj_base.NovaObjectRegistry.register
+class XenAPILiveMigrateData(StockLiveMigrateData):
+    """Known only to computes that run nova-rescue-lm's XenAPI driver."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'xapi_pool_uuid': fields.StringField(),
+        'xapi_host_uuid': fields.StringField(),
+        # XAPI's host.migrate_receive answer; empty for VM.pool_migrate.
+        'migrate_send_data': fields.DictOfStringsField(),
+        'destination_sr_ref': fields.StringField(nullable=True),
+        # MAC address -> destination network ref.
+        'vif_networks': fields.DictOfStringsField(),
+    }
+
+    @property
+    def storage_migration(self):
+        return bool(self.obj_attr_is_set('migrate_send_data') and
+                    self.migrate_send_data)
+
+
+def _stock_fields():
+    return set(StockLiveMigrateData.fields)
+
+
+def to_stock(data):
+    """A stock ``HyperVLiveMigrateData`` with ``data``'s stock fields."""
+    stock = objects.HyperVLiveMigrateData()
+    for name in _stock_fields():
+        if data.obj_attr_is_set(name):
+            setattr(stock, name, getattr(data, name))
+    stock.is_shared_instance_path = True
+    return stock
+
+
+def from_stock(data):
+    """``XenAPILiveMigrateData`` carrying ``data``'s stock fields."""
+    ours = XenAPILiveMigrateData()
+    for name in _stock_fields():
+        if data is not None and data.obj_attr_is_set(name):
+            setattr(ours, name, getattr(data, name))
+    ours.is_shared_instance_path = True
+    return ours

@@ -1,0 +1,271 @@
+"""A bounded pool of XAPI sessions on native threads.
+
+Built only on ``os_xenapi.client.XenAPI`` (the XML-RPC client): its
+``XenAPISession`` imports eventlet, which nova-compute poisons in native
+threading mode, and calls dom0 plugins. Every call here has a socket timeout
+(the stock client has none, so a hung XAPI would hang nova-compute), a
+session is used by one thread at a time, and a session XAPI has forgotten is
+logged in again by the client itself (it retries on ``SESSION_INVALID``).
+"""
+
+import contextlib
+import http.client
+import queue
+import ssl
+import threading
+import time
+from urllib import parse
+import xmlrpc.client
+
+from nova import exception
+from os_xenapi.client import XenAPI
+from oslo_log import log as logging
+
+from nova_rescue_lm.i18n import _
+
+LOG = logging.getLogger(__name__)
+
+#: XAPI API version and originator the driver logs in with.
+API_VERSION = '1.3'
+ORIGINATOR = 'nova-rescue-lm'
+
+Failure = XenAPI.Failure
+
+
+def failure_code(exc):
+    """The XAPI error code of ``exc`` ('VM_BAD_POWER_STATE', ...) or None."""
+    if isinstance(exc, Failure) and exc.details:
+        return exc.details[0]
+    return None
+
+
+class XenAPIConnectionError(exception.NovaException):
+    msg_fmt = _("Cannot use XAPI at %(url)s: %(reason)s")
+
+
+class _TimeoutMixin:
+    """Gives every connection the transport opens a socket timeout."""
+
+    timeout = None
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self.timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(self.timeout)
+        return conn
+
+
+class Transport(_TimeoutMixin, xmlrpc.client.Transport):
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+
+class SafeTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
+    def __init__(self, timeout, context):
+        super().__init__(context=context)
+        self.timeout = timeout
+
+
+class SessionPool:
+    """At most ``size`` logged-in sessions, each used by one caller at once.
+
+    ``call('VM.start', ref, False, False)`` borrows a session, makes the
+    call and gives the session back; a session whose call failed below XAPI
+    (socket error, timeout, HTTP error) is dropped rather than reused.
+    """
+
+    def __init__(self, url, username, password, size=5, login_timeout=10,
+                 call_timeout=300, ca_file=None):
+        self.url = url
+        self._username = username
+        self._password = password
+        self._login_timeout = login_timeout
+        self.call_timeout = call_timeout
+        self._ca_file = ca_file
+        self._idle = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # sessions
+
+    def _ssl_context(self):
+        return ssl.create_default_context(cafile=self._ca_file)
+
+    def _transport(self, url):
+        if parse.urlsplit(url).scheme == 'https':
+            return SafeTransport(self._login_timeout, self._ssl_context())
+        return Transport(self._login_timeout)
+
+    def _login(self):
+        url = self.url
+        for _attempt in range(2):
+            transport = self._transport(url)
+            session = XenAPI.Session(url, transport=transport)
+            try:
+                session.login_with_password(
+                    self._username, self._password, API_VERSION, ORIGINATOR)
+            except Failure as exc:
+                if failure_code(exc) == 'HOST_IS_SLAVE' and len(
+                        exc.details) > 1:
+                    url = self._master_url(exc.details[1])
+                    LOG.info('XAPI at %s is a pool member; using the pool '
+                             'master at %s', self.url, url)
+                    continue
+                raise XenAPIConnectionError(url=url, reason=exc)
+            except (OSError, xmlrpc.client.Error,
+                    http.client.HTTPException) as exc:
+                raise XenAPIConnectionError(url=url, reason=exc)
+            transport.timeout = self.call_timeout
+            if url != self.url:
+                with self._lock:
+                    self.url = url
+            return session
+        raise XenAPIConnectionError(url=url, reason='no pool master found')
+
+    def _master_url(self, address):
+        parts = parse.urlsplit(self.url)
+        netloc = address if parts.port is None else '%s:%s' % (
+            address, parts.port)
+        return parse.urlunsplit(parts._replace(netloc=netloc))
+
+    @contextlib.contextmanager
+    def session(self, timeout=None):
+        """Borrow a logged-in session; ``timeout`` overrides call_timeout."""
+        if not self._slots.acquire(timeout=self.call_timeout):
+            raise XenAPIConnectionError(
+                url=self.url, reason=_('no free XAPI session after %s '
+                                       'seconds') % self.call_timeout)
+        session = None
+        healthy = False
+        try:
+            try:
+                session = self._idle.get_nowait()
+            except queue.Empty:
+                session = self._login()
+            transport = session.transport
+            transport.timeout = timeout or self.call_timeout
+            try:
+                yield session
+                healthy = True
+            except Failure:
+                healthy = True  # XAPI answered; the session is fine
+                raise
+            finally:
+                transport.timeout = self.call_timeout
+        finally:
+            if session is not None:
+                if healthy and not self._closed:
+                    self._idle.put(session)
+                else:
+                    self._drop(session)
+            self._slots.release()
+
+    def _drop(self, session):
+        try:
+            session.transport.close()
+        except Exception:  # noqa: BLE001 - nothing left to clean
+            pass
+
+    def call(self, method, *args, timeout=None):
+        """Call ``method`` ('VM.get_record', 'Async.VM.start', ...)."""
+        with self.session(timeout=timeout) as session:
+            return self._invoke(session, method, args)
+
+    @staticmethod
+    def _invoke(session, method, args):
+        target = session.xenapi
+        for part in method.split('.'):
+            target = getattr(target, part)
+        return target(*args)
+
+    def close(self):
+        """Log every idle session out (nova-compute is stopping)."""
+        self._closed = True
+        while True:
+            try:
+                session = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                session.xenapi.session.logout()
+            except Exception as exc:  # noqa: BLE001
+                LOG.debug('XAPI logout failed: %s', exc)
+            self._drop(session)
+
+    # HTTP
+
+    def put_vdi(self, vdi_ref, fileobj, length, fmt):
+        """Stream ``length`` bytes into a VDI over XAPI's HTTP import.
+
+        ``fmt`` is 'raw' or 'vhd' (``PUT /import_raw_vdi``). XAPI may
+        answer 200 before it has read the data; whether the import worked
+        is told by the task passed along, which is waited for.
+        """
+        with self.session() as session:
+            task = self._invoke(session, 'task.create',
+                                ('VDI import', 'nova-rescue-lm'))
+            try:
+                self._send(session.handle, task, vdi_ref, fileobj, length,
+                           fmt)
+                rec = self._wait_for_task(session, task)
+            finally:
+                try:
+                    self._invoke(session, 'task.destroy', (task,))
+                except Failure as exc:
+                    LOG.debug('Could not destroy task %s: %s', task, exc)
+        if rec['status'] != 'success':
+            raise Failure(rec['error_info'] or ['VDI_IO_ERROR', task])
+
+    def _send(self, session_id, task, vdi_ref, fileobj, length, fmt):
+        parts = parse.urlsplit(self.url)
+        query = parse.urlencode({'session_id': session_id,
+                                 'task_id': task, 'vdi': vdi_ref,
+                                 'format': fmt})
+        if parts.scheme == 'https':
+            conn = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.call_timeout,
+                context=self._ssl_context())
+        else:
+            conn = http.client.HTTPConnection(
+                parts.hostname, parts.port, timeout=self.call_timeout)
+        try:
+            conn.putrequest('PUT', '/import_raw_vdi?' + query)
+            conn.putheader('Content-Length', str(length))
+            conn.putheader('Content-Type', 'application/octet-stream')
+            conn.endheaders()
+            remaining = length
+            while remaining:
+                chunk = fileobj.read(min(remaining, 1024 * 1024))
+                if not chunk:
+                    raise IOError(_('image data ended %d bytes early')
+                                  % remaining)
+                conn.send(chunk)
+                remaining -= len(chunk)
+            resp = conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise XenAPIConnectionError(
+                url=self.url, reason=_('disk upload failed: %s') % exc)
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise XenAPIConnectionError(
+                url=self.url, reason=_('disk upload answered %(status)s '
+                                       '%(body)s') % {
+                    'status': resp.status, 'body': body[:200]})
+
+    def _wait_for_task(self, session, task):
+        deadline = time.monotonic() + self.call_timeout
+        delay = 0.05
+        while True:
+            rec = self._invoke(session, 'task.get_record', (task,))
+            if rec['status'] != 'pending':
+                return rec
+            if time.monotonic() > deadline:
+                raise XenAPIConnectionError(
+                    url=self.url, reason=_('task %s did not finish') % task)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
