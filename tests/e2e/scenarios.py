@@ -640,6 +640,91 @@ def real_clients(sc):
         raise Failed('no real client can live-migrate at 2.105 yet')
 
 
+TEMPEST_CONF = """[DEFAULT]
+log_dir = {ws}/logs
+[auth]
+use_dynamic_credentials = True
+admin_username = admin
+admin_password = {password}
+admin_project_name = admin
+admin_domain_name = Default
+[identity]
+uri_v3 = http://127.0.0.1:35357/v3
+auth_version = v3
+region = RegionOne
+[identity-feature-enabled]
+api_v2 = False
+[service_available]
+nova = True
+neutron = False
+glance = True
+cinder = False
+swift = False
+placement = True
+[compute]
+image_ref = {main}
+image_ref_alt = {rescue}
+flavor_ref = {flavor}
+flavor_ref_alt = {flavor}
+min_compute_nodes = 2
+min_microversion = 2.1
+max_microversion = 2.105
+build_timeout = 300
+build_interval = 2
+ready_wait = 0
+[compute-feature-enabled]
+live_migration = True
+rescue = True
+[placement]
+min_microversion = 1.0
+max_microversion = latest
+[validation]
+run_validation = False
+[rescue_lm]
+live_migrate_rescued = True
+rescue_image_ref = {rescue}
+"""
+
+
+def tempest_plugin(sc):
+    """The package's tempest plugin, run by tempest's own runner against
+    this bed (real keystone, dynamic credentials)."""
+    ensure_flavor()
+    ws = os.path.join(os.path.dirname(STATE), 'tempest')
+    registry = ws + '-workspaces.yaml'    # not the user's ~/.tempest
+    subprocess.run(['rm', '-rf', ws, registry], check=True)
+    binp = os.path.dirname(sys.executable)
+    sc.timed('tempest init', subprocess.run,
+             [os.path.join(binp, 'tempest'), 'init', '--name',
+              'nova-rescue-lm-e2e', '--workspace-path', registry, ws],
+             check=True, capture_output=True)
+    with open(os.path.join(ws, 'etc', 'tempest.conf'), 'w') as f:
+        f.write(TEMPEST_CONF.format(ws=ws, password='e2e-secret',
+                                    main=MAIN_IMAGE, rescue=RESCUE_IMAGE,
+                                    flavor=FLAVOR))
+    listed = subprocess.run(
+        [os.path.join(binp, 'tempest'), 'run', '--list-tests', '--regex',
+         r'^nova_rescue_lm\.'], cwd=ws, capture_output=True, text=True)
+    n = len([line for line in listed.stdout.splitlines()
+             if line.startswith('nova_rescue_lm.')])
+    check(n >= 3, 'tempest discovers the plugin\'s tests through its entry '
+          'point (%d found): %s' % (n, (listed.stdout + listed.stderr)[-300:]))
+    r = sc.timed('tempest run (%d tests)' % n, subprocess.run,
+                 [os.path.join(binp, 'tempest'), 'run', '--serial',
+                  '--regex', r'^nova_rescue_lm\.'], cwd=ws,
+                 capture_output=True, text=True, timeout=1800)
+    out = r.stdout + r.stderr
+    for line in out.splitlines():
+        if (' ... ' in line or line.startswith((' - Passed', ' - Failed',
+                                                ' - Skipped'))):
+            log('tempest: ' + line.strip())
+    passed = re.search(r'- Passed: (\d+)', out)
+    check(r.returncode == 0 and passed and int(passed.group(1)) == n,
+          'tempest run: rc %s, %s of %d passed; tail: %s' % (
+              r.returncode, passed.group(1) if passed else '?', n,
+              out[-1500:]))
+
+
 def delete_all():
     for s in call('GET', '/servers').json()['servers']:
         call('DELETE', '/servers/%s' % s['id'], ok=None)
@@ -698,6 +783,14 @@ def main():
                            'there works', a.results).run(
                 lambda sc: interrupted_migration(sc, holder, 'e2e-h1',
                                                  'e2e-h2'))
+        if os.path.exists(os.path.join(STATE, 'openrc')):
+            try:
+                delete_all()
+            except Exception as e:  # noqa
+                log('cleanup: %s' % e)
+            ok &= Scenario('tempest plugin (tempest run, real keystone): '
+                           'live-migrate a rescued server and unrescue it; '
+                           '409 below 2.105', a.results).run(tempest_plugin)
     else:
         s6 = []
 

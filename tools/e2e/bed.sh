@@ -74,6 +74,25 @@ wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
 http_ok() { curl -s -o /dev/null -m 3 "$1"; }
 
 # ---------------------------------------------------------------- configs
+keystone_auth_opts() {  # the admin user's password credentials
+  cat <<EOF
+auth_type = password
+auth_url = http://127.0.0.1:$KS_PORT/v3
+username = admin
+password = $KS_PASSWORD
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+EOF
+}
+
+# How nova's services authenticate to placement: keystone tokens with real
+# keystone, placement's noauth2 admin token with the stand-in auth.
+placement_client_auth() {
+  if [ "$AUTH" = keystone ]; then keystone_auth_opts
+  else printf 'auth_type = admin_token\ntoken = admin\nendpoint = http://127.0.0.1:%s\n' "$PLACEMENT_PORT"; fi
+}
+
 write_nova_conf() {  # write_nova_conf FILE HOST [compute MY_IP DRIVER]
   local f=$1 host=$2 role=${3:-} ip=${4:-127.0.0.1} driver=${5:-}
   mkdir -p "$S/state/$host" "$S/locks/$host"
@@ -100,9 +119,7 @@ lock_path = $S/locks/$host
 [oslo_messaging_notifications]
 driver = noop
 [placement]
-auth_type = admin_token
-token = admin
-endpoint = http://127.0.0.1:$PLACEMENT_PORT
+$(placement_client_auth)
 endpoint_override = http://127.0.0.1:$PLACEMENT_PORT
 region_name = RegionOne
 [glance]
@@ -219,6 +236,10 @@ EOF
   # -- hypervisor hosts (started now: they boot while the databases sync)
   log "hypervisor hosts ($mode instance storage)"
   [ "$mode" = shared ] && mount_shared
+  # each host binds the bed's ssh client config over /root/.ssh
+  if [ ! -d /root/.ssh ]; then
+    mkdir -m 700 /root/.ssh; touch "$S/made-root-ssh"
+  fi
   local h n=0
   for h in $HOSTS; do n=$((n + 1)); make_host $h "$(host_addr $h)" $n; done
 
@@ -234,11 +255,15 @@ EOF
   cat >"$S/etc/placement/placement.conf" <<EOF
 [DEFAULT]
 debug = True
-[api]
-auth_strategy = noauth2
 [placement_database]
 connection = $DBURL/placement?charset=utf8
 EOF
+  if [ "$AUTH" = keystone ]; then
+    printf '[api]\nauth_strategy = keystone\n[keystone_authtoken]\nwww_authenticate_uri = http://127.0.0.1:%s\nregion_name = RegionOne\n%s\n' \
+      "$KS_PORT" "$(keystone_auth_opts)" >>"$S/etc/placement/placement.conf"
+  else
+    printf '[api]\nauth_strategy = noauth2\n' >>"$S/etc/placement/placement.conf"
+  fi
   local CTL=$S/etc/nova/nova.conf
   write_nova_conf "$CTL" e2e-ctl
   local paste
@@ -249,14 +274,8 @@ EOF
     cat >>"$CTL" <<EOF
 [keystone_authtoken]
 www_authenticate_uri = http://127.0.0.1:$KS_PORT
-auth_url = http://127.0.0.1:$KS_PORT
-auth_type = password
-username = admin
-password = $KS_PASSWORD
-project_name = admin
-user_domain_name = Default
-project_domain_name = Default
 region_name = RegionOne
+$(keystone_auth_opts)
 EOF
     keystone_up &
     KS_JOB=$!
@@ -570,6 +589,8 @@ down() {
     ip netns del $ns 2>/dev/null || true
   done
   ip link del e2e-rlm-br 2>/dev/null || true
+  # the empty mount point up() made, if it made one
+  [ -f "$S/made-root-ssh" ] && rmdir /root/.ssh 2>/dev/null && rm -f "$S/made-root-ssh"
   for name in "$PIDS"/*; do
     [ -f "$name" ] || continue
     stop_pid "$(basename "$name")" "$(cat "$name")" 5; rm -f "$name"
