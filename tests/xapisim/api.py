@@ -589,13 +589,14 @@ class Api(object):
     def _host_has_network(self, host, network):
         return bool(self.db.where('PIF', host=host, network=network))
 
-    def assert_can_boot_here(self, vm, host, check_memory=True):
+    def assert_can_boot_here(self, vm, host, check_memory=True,
+                             check_storage=True):
         """Xapi_vm_helpers.assert_can_boot_here, the parts we model."""
         rec = self.db.get('VM', vm)
         hrec = self.db.get('host', host)
         if not hrec['enabled']:
             raise XapiError('HOST_DISABLED', host)
-        for _, _, vdi in self._vm_vdis(vm):
+        for _, _, vdi in self._vm_vdis(vm) if check_storage else ():
             sr = self.db.get('VDI', vdi)['SR']
             if not self._host_sees_sr(host, sr):
                 raise XapiError('VM_REQUIRES_SR', vm, sr)

@@ -9,7 +9,9 @@ then has the destination create the VM, VBDs and VIFs
 (``xapisim.receive_vm``, standing in for XAPI's metadata import) and finally
 removes VM, VBDs, VIFs and VDIs here. As in XAPI: the VM keeps its uuid and
 power state; VDIs, VBDs and VIFs are new objects on the destination (storage
-motion creates new VDIs); a Halted VM may be migrated too.
+motion creates new VDIs); a Halted VM may be migrated too; with the option
+``copy=true`` (Halted VMs only) the source stays and the copy gets a new
+uuid.
 """
 
 import http.client
@@ -166,7 +168,7 @@ def _prepare(api, vm, dest, vdi_map, vif_map, options):
     plan.payload = {
         'vm': vm, 'uuid': rec['uuid'], 'record': vm_fields,
         'power_state': rec['power_state'], 'host': dest['host'],
-        'force': plan.force,
+        'force': plan.force, 'copy': plan.copy,
         'srs': {vdi: sr for vdi, sr in plan.vdis},
         'sizes': {vdi: plan.vdi_records[vdi]['virtual_size']
                   for vdi, _ in plan.vdis},
@@ -181,7 +183,8 @@ def assert_can_migrate(api, vm, dest, vdi_map, vif_map, options):
         plan = _prepare(api, vm, dest, vdi_map, vif_map, options)
         if plan.intra:
             if plan.live:
-                api.assert_can_boot_here(vm, dest['host'])
+                api.assert_can_boot_here(vm, dest['host'],
+                                         check_storage=False)
             return
         payload = model.to_wire(plan.payload)
     _Remote(dest).call('xapisim.receive_check', payload)
@@ -256,11 +259,8 @@ def _intra_pool(api, plan, host):
             raise XapiError('SR_BACKEND_FAILURE_44', '',
                             'There is insufficient space', '')
     if plan.live:
-        rec['resident_on'], old_host = NULL_REF, rec['resident_on']
-        try:
-            api.assert_can_boot_here(vm, host, check_memory=True)
-        finally:
-            rec['resident_on'] = old_host
+        # The VDIs' new SRs were checked against the host in _prepare.
+        api.assert_can_boot_here(vm, host, check_storage=False)
     for vdi, sr in moves:
         old = api.db.get('VDI', vdi)
         fields = {k: v for k, v in old.items()
@@ -310,6 +310,8 @@ def receive_check(api, payload):
         free = api.host_free_memory(host)
         if needed > free:
             raise XapiError('HOST_NOT_ENOUGH_FREE_MEMORY', needed, free)
+    if payload.get('copy'):
+        return ''
     for ref, existing in api.db.where('VM', uuid=payload['uuid']):
         if existing['power_state'] != 'Halted':
             raise XapiError('VM_BAD_POWER_STATE', ref, 'Halted',
@@ -322,7 +324,8 @@ def receive_check(api, payload):
 
 def receive_vm(api, payload):
     receive_check(api, payload)
-    for ref, _ in api.db.where('VM', uuid=payload['uuid']):
+    copy = payload.get('copy')
+    for ref, _ in () if copy else api.db.where('VM', uuid=payload['uuid']):
         api.vm_destroy(ref)
     spec = model.SPECS['VM']
     fields = {}
@@ -333,7 +336,9 @@ def receive_vm(api, payload):
     for vdi in vdis.values():
         api.db.get('VDI', vdi)
     fields['metrics'] = api.db.create('VM_metrics', {})
-    vm = api.db.create('VM', fields, obj_uuid=payload['uuid'])
+    # A copy is imported as new (new uuid); a move restores the VM.
+    vm = api.db.create('VM', fields,
+                       obj_uuid=None if copy else payload['uuid'])
     for vbd in payload['vbds']:
         vbd_fields = _parse_all('VBD', vbd)
         vbd_fields['VM'] = vm

@@ -95,6 +95,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- import_raw_vdi ------------------------------------------------
 
     def do_PUT(self):
+        self.body_read = False
         parsed = urllib.parse.urlsplit(self.path)
         if parsed.path != '/import_raw_vdi':
             self._drain()
@@ -128,6 +129,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(status, data, ctype)
 
     def _drain(self):
+        """Read and drop the request body, so the client sees our answer
+        rather than a reset connection."""
+        if getattr(self, 'body_read', False):
+            return
+        self.body_read = True
         length = self.headers.get('Content-Length')
         if length and length.isdigit():
             remaining = int(length)
@@ -191,6 +197,7 @@ def import_raw_vdi(api, handler, args):
     length = int(length)
     if length > MAX_IMPORT:
         return fail(200, 'VDI_TOO_SMALL', vdi, str(length))
+    handler.body_read = True
     data = handler.rfile.read(length)
     if len(data) != length:
         return fail(200, 'INTERNAL_ERROR', 'short read')

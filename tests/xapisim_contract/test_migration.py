@@ -1,0 +1,360 @@
+"""Live migration: VM.pool_migrate inside a pool, storage motion
+(host.migrate_receive, VM.assert_can_migrate, VM.migrate_send) across."""
+
+import threading
+import time
+
+from os_xenapi.client import XenAPI
+
+from tests.xapisim_contract import base
+
+MiB = base.MiB
+
+
+class PoolMigrateTest(base.ContractTestCase):
+
+    def _running_vm(self, host, sr=None, **kw):
+        vm = self.create_vm(**kw)
+        self.attach(vm, self.create_vdi(sr=sr), '0', bootable=True)
+        self.add_vif(vm)
+        self.x.VM.start_on(vm, host, False, False)
+        return vm
+
+    def _shared_sr(self):
+        for sr, rec in self.x.SR.get_all_records().items():
+            if rec['shared'] and rec['content_type'] == 'user':
+                return sr
+        self.skipTest('the pool has no shared SR')
+
+    def test_moves_a_running_vm_on_shared_storage(self):
+        h1, h2 = self.need_hosts(2)[:2]
+        vm = self._running_vm(h1, sr=self._shared_sr())
+        self.x.VM.pool_migrate(vm, h2, {'live': 'true'})
+        rec = self.x.VM.get_record(vm)
+        self.assertEqual(h2, rec['resident_on'])
+        self.assertEqual('Running', rec['power_state'])
+        self.assertIn(vm, self.x.host.get_resident_VMs(h2))
+        self.assertNotIn(vm, self.x.host.get_resident_VMs(h1))
+
+    def test_needs_a_running_vm(self):
+        h1, h2 = self.need_hosts(2)[:2]
+        vm = self.create_vm()
+        self.assertEqual(['VM_BAD_POWER_STATE', vm, 'running', 'halted'],
+                         self.assertFailure('VM_BAD_POWER_STATE',
+                                            self.x.VM.pool_migrate, vm, h2,
+                                            {}))
+
+    def test_needs_storage_the_target_sees(self):
+        self.sim_only('needs a local SR on one host of a two-host pool')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        local = self.sim.local_sr_ref('xs-a1')
+        vm = self._running_vm(h1, sr=local)
+        self.assertEqual(['VM_REQUIRES_SR', vm, local], self.assertFailure(
+            'VM_REQUIRES_SR', self.x.VM.pool_migrate, vm, h2, {}))
+        self.assertEqual(h1, self.x.VM.get_resident_on(vm))
+
+    def test_needs_memory_on_the_target(self):
+        self.sim_only('needs a known amount of free memory on the target')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        filler = self.create_vm(name='filler', memory_mb=15000)
+        self.x.VM.start_on(filler, h2, False, False)
+        vm = self._running_vm(h1, sr=self._shared_sr(), memory_mb=2048)
+        details = self.assertFailure('HOST_NOT_ENOUGH_FREE_MEMORY',
+                                     self.x.VM.pool_migrate, vm, h2, {})
+        self.assertEqual([str(2048 * MiB), str((16384 - 15000) * MiB)],
+                         details[1:])
+        self.assertEqual(h1, self.x.VM.get_resident_on(vm))
+
+    def test_blocked(self):
+        h1, h2 = self.need_hosts(2)[:2]
+        vm = self._running_vm(h1, sr=self._shared_sr())
+        self.x.VM.add_to_blocked_operations(vm, 'pool_migrate', 'true')
+        self.assertFailure('OPERATION_BLOCKED', self.x.VM.pool_migrate, vm,
+                           h2, {})
+
+    def test_injected_failure_then_success(self):
+        self.sim_only('fault injection')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        vm = self._running_vm(h1, sr=self._shared_sr())
+        self.sim.faults.inject('VM.pool_migrate', code='INTERNAL_ERROR',
+                               params=['boom'])
+        self.assertEqual(['INTERNAL_ERROR', 'boom'], self.assertFailure(
+            'INTERNAL_ERROR', self.x.VM.pool_migrate, vm, h2, {}))
+        self.assertEqual(h1, self.x.VM.get_resident_on(vm))
+        self.x.VM.pool_migrate(vm, h2, {})
+        self.assertEqual(h2, self.x.VM.get_resident_on(vm))
+
+    def test_storage_motion_inside_the_pool(self):
+        self.sim_only('needs a local SR on one host of a two-host pool')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        local = self.sim.local_sr_ref('xs-a1')
+        vm = self._running_vm(h1, sr=local)
+        vdi = self.x.VBD.get_VDI(self.x.VM.get_VBDs(vm)[0])
+        self.sim.write_vdi(self.x.VDI.get_uuid(vdi), b'moved', 4096)
+        token = self.x.host.migrate_receive(h2, self.network(), {})
+        shared = self._shared_sr()
+        self.assertFailure('OPERATION_NOT_ALLOWED', self.x.VM.migrate_send,
+                           vm, token, True, {vdi: shared},
+                           {self.x.VM.get_VIFs(vm)[0]: self.network()}, {})
+        self.x.VM.migrate_send(vm, token, True, {vdi: shared}, {}, {})
+        self.assertEqual(h2, self.x.VM.get_resident_on(vm))
+        new_vdi = self.x.VBD.get_VDI(self.x.VM.get_VBDs(vm)[0])
+        self.assertEqual(shared, self.x.VDI.get_SR(new_vdi))
+        self.assertEqual(b'moved', self.get_vdi(new_vdi)[4096:4101])
+        self.assertFailure('HANDLE_INVALID', self.x.VDI.get_record, vdi)
+
+
+class CrossPoolMigrateTest(base.ContractTestCase):
+
+    NEEDS_DEST = True
+
+    def setUp(self):
+        super().setUp()
+        self.need_dest()
+        self.dsession = self.dest.session()
+        self.addCleanup(self._logout, self.dsession)
+        self.dx = self.dsession.xenapi
+        self.dhost = self.dx.pool.get_master(self.dx.pool.get_all()[0])
+        self.dsr = self.dx.pool.get_default_SR(self.dx.pool.get_all()[0])
+        self.dnet = self.network(self.dx)
+
+    def _vm(self, start=True, memory_mb=256, **kw):
+        vm = self.create_vm(memory_mb=memory_mb,
+                            other_config={'nova_uuid': 'inst-1'}, **kw)
+        root = self.create_vdi(size_mb=4, name='root',
+                               other_config={'nova_disk_type': 'root'})
+        eph = self.create_vdi(size_mb=2, name='eph')
+        self.attach(vm, root, '0', bootable=True)
+        self.attach(vm, eph, '1')
+        self.add_vif(vm, '0')
+        if start:
+            self.x.VM.start(vm, False, False)
+        return vm, root, eph
+
+    def _maps(self, vm):
+        vdis = [self.x.VBD.get_VDI(v) for v in self.x.VM.get_VBDs(vm)]
+        vifs = self.x.VM.get_VIFs(vm)
+        return ({vdi: self.dsr for vdi in vdis},
+                {vif: self.dnet for vif in vifs})
+
+    def _token(self):
+        return self.dx.host.migrate_receive(self.dhost, self.dnet, {})
+
+    def _forget_dest_vm(self, uuid):
+        def cleanup():
+            try:
+                ref = self.dx.VM.get_by_uuid(uuid)
+            except XenAPI.Failure:
+                return
+            vdis = [self.dx.VBD.get_VDI(v) for v in self.dx.VM.get_VBDs(ref)]
+            self._destroy_vm(self.dx, ref)
+            for vdi in vdis:
+                self._destroy_vdi(self.dx, vdi)
+        self.addCleanup(cleanup)
+
+    def test_token(self):
+        token = self._token()
+        self.assertEqual({'SM', 'host', 'xenops', 'session_id', 'master'},
+                         set(token))
+        self.assertEqual(self.dhost, token['host'])
+        self.assertTrue(token['session_id'].startswith('OpaqueRef:'))
+        self.assertIn('session_id=' + token['session_id'], token['SM'])
+        self.assertIn('/services/xenops?session_id=', token['xenops'])
+        self.assertTrue(token['master'].startswith('http'))
+
+    def test_migrate_a_running_vm(self):
+        vm, root, eph = self._vm()
+        uuid = self.x.VM.get_uuid(vm)
+        self._forget_dest_vm(uuid)
+        mac = self.x.VIF.get_MAC(self.x.VM.get_VIFs(vm)[0])
+        if self.sim is not None:
+            self.sim.write_vdi(self.x.VDI.get_uuid(root), b'root-mark', 0)
+            self.sim.write_vdi(self.x.VDI.get_uuid(eph), b'eph-mark', MiB)
+        vdi_map, vif_map = self._maps(vm)
+        token = self._token()
+        self.x.VM.assert_can_migrate(vm, token, True, vdi_map, vif_map, {})
+        new = self.x.VM.migrate_send(vm, token, True, vdi_map, vif_map, {})
+        # Gone from the source, VDIs included.
+        self.assertFailure('HANDLE_INVALID', self.x.VM.get_record, vm)
+        self.assertFailure('HANDLE_INVALID', self.x.VDI.get_record, root)
+        rec = self.dx.VM.get_record(new)
+        self.assertEqual(uuid, rec['uuid'])
+        self.assertEqual(base.PREFIX + 'vm', rec['name_label'])
+        self.assertEqual('inst-1', rec['other_config']['nova_uuid'])
+        self.assertEqual('Running', rec['power_state'])
+        self.assertEqual(self.dhost, rec['resident_on'])
+        vbds = {self.dx.VBD.get_userdevice(v): self.dx.VBD.get_record(v)
+                for v in rec['VBDs']}
+        self.assertEqual(['0', '1'], sorted(vbds))
+        self.assertTrue(vbds['0']['bootable'])
+        for vbd in vbds.values():
+            self.assertEqual(self.dsr, self.dx.VDI.get_SR(vbd['VDI']))
+            self.assertTrue(vbd['currently_attached'])
+        self.assertEqual(str(4 * MiB),
+                         self.dx.VDI.get_virtual_size(vbds['0']['VDI']))
+        self.assertEqual([mac], [self.dx.VIF.get_MAC(v)
+                                 for v in rec['VIFs']])
+        self.assertEqual(self.dnet, self.dx.VIF.get_network(rec['VIFs'][0]))
+        if self.sim is not None:
+            url, sid = self.dest.url, self.dsession.handle
+            root_disk = self.get_vdi(vbds['0']['VDI'], url=url,
+                                     session_id=sid)
+            eph_disk = self.get_vdi(vbds['1']['VDI'], url=url,
+                                    session_id=sid)
+            self.assertEqual(b'root-mark', root_disk[:9])
+            self.assertEqual(b'eph-mark', eph_disk[MiB:MiB + 8])
+
+    def test_a_halted_vm_migrates_and_stays_halted(self):
+        vm, root, eph = self._vm(start=False)
+        uuid = self.x.VM.get_uuid(vm)
+        self._forget_dest_vm(uuid)
+        vdi_map, vif_map = self._maps(vm)
+        new = self.x.VM.migrate_send(vm, self._token(), False, vdi_map,
+                                     vif_map, {})
+        self.assertEqual('Halted', self.dx.VM.get_power_state(new))
+        self.assertEqual(uuid, self.dx.VM.get_uuid(new))
+
+    def test_a_paused_vm_does_not(self):
+        vm, _, _ = self._vm()
+        self.x.VM.pause(vm)
+        vdi_map, vif_map = self._maps(vm)
+        self.assertEqual(
+            ['VM_BAD_POWER_STATE', vm, 'halted, suspended, running',
+             'paused'],
+            self.assertFailure('VM_BAD_POWER_STATE', self.x.VM.migrate_send,
+                               vm, self._token(), True, vdi_map, vif_map,
+                               {}))
+
+    def test_every_vdi_must_be_mapped(self):
+        vm, root, eph = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        del vdi_map[eph]
+        token = self._token()
+        for call in (self.x.VM.assert_can_migrate, self.x.VM.migrate_send):
+            self.assertEqual(['VDI_NOT_IN_MAP', eph], self.assertFailure(
+                'VDI_NOT_IN_MAP', call, vm, token, True, vdi_map, vif_map,
+                {}))
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+
+    def test_every_vif_must_be_mapped(self):
+        vm, _, _ = self._vm()
+        vdi_map, _ = self._maps(vm)
+        vif = self.x.VM.get_VIFs(vm)[0]
+        self.assertEqual(['VIF_NOT_IN_MAP', vif], self.assertFailure(
+            'VIF_NOT_IN_MAP', self.x.VM.assert_can_migrate, vm,
+            self._token(), True, vdi_map, {}, {}))
+
+    def test_target_sr_must_exist_on_the_destination(self):
+        vm, root, _ = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        bogus = 'OpaqueRef:33333333-3333-3333-3333-333333333333'
+        vdi_map[root] = bogus
+        self.assertEqual(['HANDLE_INVALID', 'SR', bogus], self.assertFailure(
+            'HANDLE_INVALID', self.x.VM.assert_can_migrate, vm,
+            self._token(), True, vdi_map, vif_map, {}))
+
+    def test_token_without_its_keys(self):
+        vm, _, _ = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        token = self._token()
+        del token['master']
+        self.assertFailure('INTERNAL_ERROR', self.x.VM.assert_can_migrate,
+                           vm, token, True, vdi_map, vif_map, {})
+
+    def test_token_whose_session_expired(self):
+        vm, _, _ = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        token = self._token()
+        self.raw('session.logout', token['session_id'], url=self.dest.url)
+        # XAPI passes the destination's SESSION_INVALID back unchanged;
+        # os_xenapi would take it for its own session and retry three
+        # times, so look at the wire.
+        result = self.raw('VM.migrate_send', self.session.handle, vm, token,
+                          True, vdi_map, vif_map, {})
+        self.assertEqual(['SESSION_INVALID', token['session_id']],
+                         result['ErrorDescription'])
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+
+    def test_destination_memory(self):
+        self.sim_only('needs a known amount of free memory at the '
+                      'destination')
+        vm, _, _ = self._vm(memory_mb=9000)
+        vdi_map, vif_map = self._maps(vm)
+        details = self.assertFailure(
+            'HOST_NOT_ENOUGH_FREE_MEMORY', self.x.VM.migrate_send, vm,
+            self._token(), True, vdi_map, vif_map, {})
+        self.assertEqual([str(9000 * MiB), str(8192 * MiB)], details[1:])
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+        self.assertIsNone(self.dest.sim.vm(self.x.VM.get_uuid(vm)))
+
+    def test_failure_at_the_destination_leaves_both_sides_clean(self):
+        self.sim_only('fault injection')
+        vm, root, eph = self._vm()
+        vdis_before = len(self.dest.sim.vdis())
+        vms_before = self.dest.sim.vms()
+        self.dest.sim.faults.inject('VDI.create', code='SR_BACKEND_FAILURE',
+                                    params=['disk full'], after=1)
+        self.addCleanup(self.dest.sim.faults.clear)
+        vdi_map, vif_map = self._maps(vm)
+        self.assertEqual(['SR_BACKEND_FAILURE', 'disk full'],
+                         self.assertFailure(
+                             'SR_BACKEND_FAILURE', self.x.VM.migrate_send,
+                             vm, self._token(), True, vdi_map, vif_map, {}))
+        self.assertEqual(vdis_before, len(self.dest.sim.vdis()))
+        self.assertEqual(vms_before, self.dest.sim.vms())
+        rec = self.x.VM.get_record(vm)
+        self.assertEqual('Running', rec['power_state'])
+        self.assertEqual({}, rec['current_operations'])
+        self.assertEqual(2, len(rec['VBDs']))
+
+    def test_other_operations_wait_for_the_migration(self):
+        self.sim_only('needs a slowed-down destination')
+        vm, _, _ = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        token = self._token()
+        self.dest.sim.faults.inject('xapisim.receive_vm', delay=0.5)
+        self.addCleanup(self.dest.sim.faults.clear)
+        result = {}
+
+        def migrate():
+            s = self.pool.session()
+            try:
+                result['vm'] = s.xenapi.VM.migrate_send(
+                    vm, token, True, vdi_map, vif_map, {})
+            finally:
+                self._logout(s)
+
+        calls = self.dest.sim.faults.count('xapisim.receive_vm')
+        thread = threading.Thread(target=migrate)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while (self.dest.sim.faults.count('xapisim.receive_vm') == calls
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        details = self.assertFailure('OTHER_OPERATION_IN_PROGRESS',
+                                     self.x.VM.clean_shutdown, vm)
+        self.assertEqual(['VM', vm, 'migrate_send'], details[1:4])
+        thread.join(30)
+        self.assertEqual('Running', self.dx.VM.get_power_state(result['vm']))
+
+    def test_copy_needs_a_halted_vm(self):
+        vm, _, _ = self._vm()
+        vdi_map, vif_map = self._maps(vm)
+        self.assertEqual(['VM_BAD_POWER_STATE', vm, 'halted', 'running'],
+                         self.assertFailure(
+                             'VM_BAD_POWER_STATE', self.x.VM.migrate_send,
+                             vm, self._token(), True, vdi_map, vif_map,
+                             {'copy': 'true'}))
+
+    def test_copy_keeps_the_source(self):
+        vm, root, _ = self._vm(start=False)
+        uuid = self.x.VM.get_uuid(vm)
+        vdi_map, vif_map = self._maps(vm)
+        new = self.x.VM.migrate_send(vm, self._token(), False, vdi_map,
+                                     vif_map, {'copy': 'true'})
+        new_uuid = self.dx.VM.get_uuid(new)
+        self._forget_dest_vm(new_uuid)
+        # A copy is not a restore: the new VM gets a uuid of its own.
+        self.assertNotEqual(uuid, new_uuid)
+        self.assertEqual('Halted', self.x.VM.get_power_state(vm))
+        self.assertEqual(self.default_sr, self.x.VDI.get_SR(root))
