@@ -54,6 +54,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'xapisim'
+    # Buffer the response (flushed once per request) and disable Nagle:
+    # otherwise each keep-alive call waits for a delayed ACK (~40 ms).
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         LOG.debug('%s ' + fmt, self.address_string(), *args)
