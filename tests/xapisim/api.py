@@ -870,13 +870,20 @@ class Api(object):
         if rec['power_state'] not in states:
             raise errors.bad_power_state(vm, list(states),
                                          rec['power_state'])
+        if rec['is_a_template'] and not rec['is_a_snapshot']:
+            # Xapi_vm_lifecycle.check_template: a template may only be
+            # destroyed or migrated, and a default template not even that.
+            default = rec['is_default_template'] or rec['other_config'].get(
+                'default_template') in ('true', '1')
+            if op not in ('destroy', 'migrate_send') or default:
+                raise XapiError('VM_IS_TEMPLATE', vm, op)
+        if rec['is_control_domain']:
+            raise XapiError('OPERATION_NOT_ALLOWED',
+                            'This operation is not allowed on dom0')
         return rec
 
     def vm_destroy(self, vm):
         rec = self._check_op(vm, 'destroy')
-        if rec['is_control_domain']:
-            raise XapiError('OPERATION_NOT_ALLOWED',
-                            'cannot destroy a control domain')
         for vbd, _ in self.db.where('VBD', VM=vm):
             self.db.destroy('VBD', vbd)
         for vif, _ in self.db.where('VIF', VM=vm):
@@ -887,8 +894,6 @@ class Api(object):
         return ''
 
     def _validate_for_boot(self, vm, rec):
-        if rec['is_a_template']:
-            raise XapiError('VM_IS_TEMPLATE', vm)
         smin, dmin = rec['memory_static_min'], rec['memory_dynamic_min']
         dmax, smax = rec['memory_dynamic_max'], rec['memory_static_max']
         if not (0 <= smin <= dmin <= dmax <= smax):
@@ -1086,8 +1091,6 @@ class Api(object):
     def vm_pool_migrate(self, vm, host, options):
         rec = self._check_op(vm, 'pool_migrate')
         self.db.get('host', host)
-        if rec['is_a_template']:
-            raise XapiError('VM_IS_TEMPLATE', vm)
         self.assert_can_boot_here(vm, host)
         rec['resident_on'] = host
         rec['domid'] = self._next_domid()

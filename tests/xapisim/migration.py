@@ -105,8 +105,6 @@ def _prepare(api, vm, dest, vdi_map, vif_map, options):
     vdi_map = vdi_map if isinstance(vdi_map, dict) else {}
     vif_map = vif_map if isinstance(vif_map, dict) else {}
     rec = api._check_op(vm, 'migrate_send')
-    if rec['is_a_template'] or rec['is_control_domain']:
-        raise XapiError('VM_IS_TEMPLATE', vm)
     plan = _Plan()
     plan.vm = vm
     plan.rec = rec

@@ -67,6 +67,9 @@ class SessionTest(base.ContractTestCase):
         vdi = self.create_vdi(size_mb=1)
         self.x.VDI.resize(vdi, str(2 * base.MiB))
         self.assertEqual(str(2 * base.MiB), self.x.VDI.get_virtual_size(vdi))
+        vm = self.create_vm()
+        self.x.VM.set_VCPUs_max(vm, 2)  # an XML-RPC <int>
+        self.assertEqual('2', self.x.VM.get_VCPUs_max(vm))
 
     def test_slave_local_login(self):
         result = self.raw('session.slave_local_login_with_password',

@@ -53,10 +53,11 @@ class FaultsTest(base.ContractTestCase):
 
     def test_delay_still_answers(self):
         vm = self.create_vm()
+        calls = self.sim.faults.count('VM.start')
         self.sim.faults.inject('VM.start', delay=0.2)
         self.x.VM.start(vm, False, False)
         self.assertEqual('Running', self.x.VM.get_power_state(vm))
-        self.assertEqual(1, self.sim.faults.count('VM.start'))
+        self.assertEqual(calls + 1, self.sim.faults.count('VM.start'))
 
     def test_async_calls_are_faulted_too(self):
         vm = self.create_vm()

@@ -157,8 +157,17 @@ class PowerStateTest(base.ContractTestCase):
     def test_templates_do_not_start(self):
         template = [ref for ref, rec in self.x.VM.get_all_records().items()
                     if rec['is_a_template']][0]
-        self.assertEqual(['VM_IS_TEMPLATE', template], self.assertFailure(
-            'VM_IS_TEMPLATE', self.x.VM.start, template, False, False))
+        details = self.assertFailure('VM_IS_TEMPLATE', self.x.VM.start,
+                                     template, False, False)
+        self.assertEqual(['VM_IS_TEMPLATE', template, 'start'], details)
+        self.assertFailure('VM_IS_TEMPLATE', self.x.VM.destroy, template)
+
+    def test_control_domains_are_not_guests(self):
+        dom0 = [ref for ref, rec in self.x.VM.get_all_records().items()
+                if rec['is_control_domain']][0]
+        self.assertEqual('Running', self.x.VM.get_power_state(dom0))
+        self.assertFailure('OPERATION_NOT_ALLOWED', self.x.VM.clean_reboot,
+                           dom0)
 
     def test_start_on_a_chosen_host(self):
         hosts = self.need_hosts(2)
