@@ -211,9 +211,14 @@ class ContractTestCase(testtools.TestCase):
         self.addCleanup(self._destroy_vdi, x, vdi)
         return vdi
 
-    @staticmethod
-    def _destroy_vdi(x, vdi):
+    @classmethod
+    def _destroy_vdi(cls, x, vdi):
+        """Cleanups run in reverse: a VM using the VDI may still run."""
         try:
+            for vbd in x.VDI.get_VBDs(vdi):
+                vm = x.VBD.get_VM(vbd)
+                if x.VM.get_power_state(vm) != 'Halted':
+                    x.VM.hard_shutdown(vm)
             x.VDI.destroy(vdi)
         except XenAPI.Failure:
             pass
