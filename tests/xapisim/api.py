@@ -755,8 +755,11 @@ class Api(object):
         vdirec = self.db.get('VDI', vdi)
         if vdirec['sharable']:
             return
+        # VBDs of suspended VMs are "really offline" for this check.
         others = [r for v, r in self._vdi_attached(vdi) if v != vbd
-                  and not self.db.get('VM', r['VM'])['is_control_domain']]
+                  and not self.db.get('VM', r['VM'])['is_control_domain']
+                  and self.db.get('VM', r['VM'])['power_state']
+                  != 'Suspended']
         if any(r['mode'] == 'RW' for r in others) or (
                 rec['mode'] == 'RW' and others):
             raise XapiError('VDI_IN_USE', vdi)
@@ -964,8 +967,10 @@ class Api(object):
         rec['power_state'] = state
         rec['resident_on'] = NULL_REF
         rec['domid'] = -1
+        # "Disks remain in-use while the VM is suspended" (datamodel).
+        attached = state == 'Suspended'
         for vbd, vbdrec in self.db.where('VBD', VM=vm):
-            vbdrec['currently_attached'] = False
+            vbdrec['currently_attached'] = attached
         for vif, vifrec in self.db.where('VIF', VM=vm):
             vifrec['currently_attached'] = False
         self._update_metrics(rec)

@@ -107,6 +107,30 @@ class PowerStateTest(base.ContractTestCase):
             self.assertFailure('VM_BAD_POWER_STATE', self.x.VM.hard_reboot,
                                vm))
 
+    def test_suspend_and_resume(self):
+        self.sim_only('a real guest needs PV drivers to suspend')
+        vm = self.create_vm()
+        vdi = self.create_vdi()
+        self.attach(vm, vdi)
+        self.x.VM.start(vm, False, False)
+        self.x.VM.suspend(vm)
+        rec = self.x.VM.get_record(vm)
+        self.assertEqual('Suspended', rec['power_state'])
+        self.assertEqual(NULL, rec['resident_on'])
+        # Disks stay in use while suspended.
+        self.assertFailure('VDI_IN_USE', self.x.VDI.destroy, vdi)
+        self.assertEqual(['VM_BAD_POWER_STATE', vm, 'halted', 'suspended'],
+                         self.assertFailure('VM_BAD_POWER_STATE',
+                                            self.x.VM.start, vm, False,
+                                            False))
+        self.x.VM.resume_on(vm, self.master, False, False)
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+        self.assertEqual(self.master, self.x.VM.get_resident_on(vm))
+        self.x.VM.suspend(vm)
+        self.x.VM.hard_shutdown(vm)
+        self.assertEqual('Halted', self.x.VM.get_power_state(vm))
+        self.x.VDI.destroy(vdi)
+
     def test_destroy_a_running_vm(self):
         vm = self.create_vm()
         self.x.VM.start(vm, False, False)
