@@ -3,6 +3,7 @@
 
 import threading
 import time
+import xmlrpc.client
 
 from os_xenapi.client import XenAPI
 
@@ -273,6 +274,10 @@ class CrossPoolMigrateTest(base.ContractTestCase):
                           True, vdi_map, vif_map, {})
         self.assertEqual(['SESSION_INVALID', token['session_id']],
                          result['ErrorDescription'])
+        # Through the client: three logins and retries, then a Fault.
+        e = self.assertRaises(xmlrpc.client.Fault, self.x.VM.migrate_send,
+                              vm, token, True, vdi_map, vif_map, {})
+        self.assertEqual(500, e.faultCode)
         self.assertEqual('Running', self.x.VM.get_power_state(vm))
 
     def test_destination_memory(self):
