@@ -449,6 +449,8 @@ class Api(object):
         add('task.cancel', self.task_cancel, 1)
 
         add('SR.scan', lambda sr: self.db.get('SR', sr) and '', 1)
+        add('network.create', self.network_create, 1)
+        add('network.destroy', self.network_destroy, 1)
 
         add('VDI.create', self.vdi_create, 1)
         add('VDI.destroy', self.vdi_destroy, 1)
@@ -587,7 +589,10 @@ class Api(object):
                    for _, r in self.db.where('PBD', host=host, SR=sr))
 
     def _host_has_network(self, host, network):
-        return bool(self.db.where('PIF', host=host, network=network))
+        """A network with no PIF at all is internal and exists on every
+        host; otherwise the host needs a PIF on it."""
+        pifs = self.db.where('PIF', network=network)
+        return not pifs or any(p['host'] == host for _, p in pifs)
 
     def assert_can_boot_here(self, vm, host, check_memory=True,
                              check_storage=True):
@@ -624,6 +629,38 @@ class Api(object):
         if rec['status'] == 'pending':
             rec['status'] = 'cancelled'
             rec['finished'] = _now()
+        return ''
+
+    # ------------------------------------------------------------------
+    # network
+
+    def network_create(self, record):
+        fields = {}
+        spec = model.SPECS['network']
+        for name in ('name_label', 'name_description', 'MTU', 'other_config',
+                     'tags', 'bridge'):
+            if name in record:
+                fields[name] = model.parse_value('network', name,
+                                                 spec[name], record[name])
+        ref = self.db.create('network', fields)
+        rec = self.db.get('network', ref)
+        if not rec['bridge']:
+            rec['bridge'] = 'xapi%d' % len(self.db.tables['network'])
+        return ref
+
+    def network_destroy(self, network):
+        self.db.get('network', network)
+        attached = [v for v, r in self.db.where('VIF', network=network)
+                    if r['currently_attached']]
+        if attached:
+            raise XapiError('NETWORK_CONTAINS_VIF', *attached)
+        if self.db.where('PIF', network=network):
+            raise XapiError('NETWORK_CONTAINS_PIF',
+                            *self._refs('PIF', network=network))
+        # XAPI destroys the (unplugged) VIFs on it at once.
+        for vif in self._refs('VIF', network=network):
+            self.db.destroy('VIF', vif)
+        self.db.destroy('network', network)
         return ''
 
     # ------------------------------------------------------------------

@@ -82,6 +82,23 @@ class Simulator(object):
                 if not self.api.db.get('SR', pbd['SR'])['shared']:
                     return pbd['SR']
 
+    def add_network(self, name, hosts=()):
+        """A network with a PIF on each named host (none: an internal
+        network, usable on every host); returns its ref."""
+        api = self.api
+        with api.lock:
+            net = api.db.create('network', {
+                'name_label': name,
+                'bridge': 'xenbr%d' % len(api.db.tables['network'])})
+            for index, host in enumerate(hosts):
+                api.db.create('PIF', {
+                    'network': net, 'host': api.host_refs[host],
+                    'device': 'eth%d' % len(api.db.tables['network']),
+                    'IP': '127.0.0.1',
+                    'MAC': '02:00:00:01:%02x:%02x' % (
+                        len(api.db.tables['network']) % 256, index)})
+            return net
+
     @property
     def omitted_fields(self):
         with self.api.lock:

@@ -192,3 +192,38 @@ class VIFTest(base.ContractTestCase):
         self.x.VIF.unplug(vif)
         self.x.VIF.destroy(vif)
         self.assertEqual([], self.x.VM.get_VIFs(vm))
+
+
+class NetworkTest(base.ContractTestCase):
+
+    def test_vm_requires_a_network_the_host_has(self):
+        self.sim_only('needs a network on one host only')
+        net = self.sim.add_network('only-a1', hosts=('xs-a1',))
+        vm = self.create_vm()
+        self.add_vif(vm, '0', network=net)
+        self.assertEqual(['VM_REQUIRES_NET', vm, net], self.assertFailure(
+            'VM_REQUIRES_NET', self.x.VM.start_on, vm,
+            self.sim.host_refs['xs-a2'], False, False))
+        self.x.VM.start(vm, False, False)
+        self.assertEqual(self.sim.host_refs['xs-a1'],
+                         self.x.VM.get_resident_on(vm))
+        self.assertEqual(
+            ['HOST_CANNOT_ATTACH_NETWORK', self.sim.host_refs['xs-a2'], net],
+            self.assertFailure('HOST_CANNOT_ATTACH_NETWORK',
+                               self.x.host.migrate_receive,
+                               self.sim.host_refs['xs-a2'], net, {}))
+
+    def test_internal_network(self):
+        net = self.x.network.create({
+            'name_label': base.PREFIX + 'internal', 'name_description': '',
+            'MTU': '1500', 'other_config': {}, 'tags': []})
+        self.addCleanup(self.x.network.destroy, net)
+        self.assertEqual([], self.x.network.get_PIFs(net))
+        vm = self.create_vm()
+        vif = self.add_vif(vm, '0', network=net)
+        self.x.VM.start(vm, False, False)
+        self.assertEqual('Running', self.x.VM.get_power_state(vm))
+        self.assertEqual(['NETWORK_CONTAINS_VIF', vif], self.assertFailure(
+            'NETWORK_CONTAINS_VIF', self.x.network.destroy, net))
+        self.x.VM.hard_shutdown(vm)
+        self.x.VIF.destroy(vif)
