@@ -5,6 +5,8 @@ Needs two computes that carry the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait
 them) and ``[compute] max_microversion`` of at least 2.105.
 """
 
+import json
+
 from tempest.api.compute import base
 from tempest.common import waiters
 from tempest import config
@@ -63,8 +65,11 @@ class LiveMigrateRescuedServerTest(RescuedServerTestBase):
         providers = self.os_admin.resource_providers_client.\
             list_resource_providers(required=TRAIT)['resource_providers']
         names = {rp['name'] for rp in providers}
-        hypervisors = self.os_admin.hypervisor_client.list_hypervisors(
-            detail=True)['hypervisors']
+        # Unvalidated: tempest's response schemas for os-hypervisors stop
+        # before 2.88 and reject the 'uptime' nova returns since then.
+        _resp, body = self.os_admin.hypervisor_client.get(
+            'os-hypervisors/detail')
+        hypervisors = json.loads(body)['hypervisors']
         return sorted(h['service']['host'] for h in hypervisors
                       if h['hypervisor_hostname'] in names and
                       h['state'] == 'up' and h['status'] == 'enabled')
@@ -107,7 +112,8 @@ class LiveMigrateRescuedServerTest(RescuedServerTestBase):
 class LiveMigrateRescuedBelow2105Test(RescuedServerTestBase):
     """Below 2.105 nova's answer is unchanged: 409, and nothing moves."""
 
-    min_microversion = '2.30'
+    # 2.37: servers without networks ('networks': 'none')
+    min_microversion = '2.37'
     max_microversion = '2.104'
 
     @decorators.idempotent_id('a7f3c2e1-5d4b-4a9c-8e6f-1b2d3c4e5f03')
