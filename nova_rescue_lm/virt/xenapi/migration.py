@@ -145,9 +145,8 @@ class MigrationOps:
                 'migrate_receive token'))
         try:
             self._session.call(
-                'VM.assert_can_migrate', vm_ref, data.migrate_send_data,
-                True, self._vdi_map(vm_ref, data),
-                self._vif_map(vm_ref, data), {})
+                'VM.assert_can_migrate', vm_ref, self._token(data), True,
+                self._vdi_map(vm_ref, data), self._vif_map(vm_ref, data), {})
         except xenapi_session.Failure as exc:
             raise exception.MigrationPreCheckError(reason=_(
                 'XAPI refuses to migrate the VM: %s') % exc)
@@ -168,7 +167,7 @@ class MigrationOps:
         LOG.info('Migrating VM %s and its disks to XAPI host %s', vm_ref,
                  data.xapi_host_uuid, instance=instance)
         self._session.call(
-            'VM.migrate_send', vm_ref, data.migrate_send_data, True,
+            'VM.migrate_send', vm_ref, self._token(data), True,
             self._vdi_map(vm_ref, data), self._vif_map(vm_ref, data), {},
             timeout=self._timeout)
 
@@ -181,12 +180,17 @@ class MigrationOps:
                 'XAPI host %(host)s is not in this pool: %(error)s') % {
                     'host': data.xapi_host_uuid, 'error': exc})
 
+    @staticmethod
+    def _token(data):
+        # XML-RPC marshals plain dicts only (not nova's CoercedDict).
+        return {str(k): str(v) for k, v in data.migrate_send_data.items()}
+
     def _vdi_map(self, vm_ref, data):
         vdi_map = {}
         for vbd in self._session.call('VM.get_VBDs', vm_ref):
             rec = self._session.call('VBD.get_record', vbd)
             if not rec['empty'] and not records.is_null(rec['VDI']):
-                vdi_map[rec['VDI']] = data.destination_sr_ref
+                vdi_map[rec['VDI']] = str(data.destination_sr_ref)
         return vdi_map
 
     def _vif_map(self, vm_ref, data):
@@ -194,5 +198,5 @@ class MigrationOps:
         for vif in self._session.call('VM.get_VIFs', vm_ref):
             mac = self._session.call('VIF.get_MAC', vif)
             if mac in data.vif_networks:
-                vif_map[vif] = data.vif_networks[mac]
+                vif_map[vif] = str(data.vif_networks[mac])
         return vif_map

@@ -1,5 +1,9 @@
 """Rescue, live-migrate at 2.105 and unrescue with XenAPI computes."""
 
+import fixtures
+from nova.compute import rpcapi
+from nova.objects import migrate_data
+
 from tests.functional.xenapi import base
 
 
@@ -62,3 +66,186 @@ class TestWithinPool(base.XenAPITestBase):
                                     in self.disks_of(server)})
         sysmeta = self._instance(server).system_metadata
         self.assertFalse([k for k in sysmeta if k.startswith('rescue_lm_')])
+
+    def test_conductor_handles_only_objects_stock_nova_registers(self):
+        seen = []
+        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
+        real_migrate = rpcapi.ComputeAPI.live_migration
+
+        def check(rpc, *args, **kwargs):
+            # The conductor's call; the answer comes from the destination.
+            result = real_check(rpc, *args, **kwargs)
+            seen.append(type(result))
+            return result
+
+        def migrate(rpc, *args, **kwargs):
+            # The conductor's cast to the source, with that answer.
+            seen.append(type(kwargs['migrate_data']))
+            return real_migrate(rpc, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'check_can_live_migrate_destination', check))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.live_migration', migrate))
+        server = self._rescued_server()
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['completed'])
+        self.assertEqual([migrate_data.HyperVLiveMigrateData] * 2, seen)
+
+    def test_active_server_live_migrates_too(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('cmp-a2', self._host_of(server))
+        self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
+
+    def test_below_2_105_a_rescued_server_gets_409(self):
+        server = self._rescued_server()
+        self.api.microversion = '2.104'
+        resp = self._live_migrate_action(server, host='cmp-a2',
+                                         check_response_status=[409])
+        self.assertEqual(409, resp.status)
+        self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
+
+    def test_stop_and_start(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._stop_server(server)
+        self.assertEqual('SHUTOFF', server['status'])
+        self.assertEqual('Halted', self.the_vm(server)[1]['power_state'])
+        self.assertEqual(4, self._show_server(server)[
+            'OS-EXT-STS:power_state'])
+        server = self._start_server(server)
+        self.assertEqual('Running', self.the_vm(server)[1]['power_state'])
+        self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
+
+    def test_hard_reboot_of_a_rescued_server(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        original = self.layout(self.the_vm(server)[1])
+        server = self._rescue_server(server)
+        # nova answers 409 to a reboot of a RESCUED server, as stock nova.
+        resp = self.api.api_post(
+            '/servers/%s/action' % server['id'], {'reboot': {'type': 'HARD'}},
+            check_response_status=[409])
+        self.assertEqual(409, resp.status)
+        self.assertEqual('rescue', self.the_vm(server)[1]['other_config'][
+            'nova_rescue_lm_role'])
+        # An operator who reset it to error gets it back with a hard
+        # reboot, rebuilt from the database around its own disks.
+        self.api.post_server_action(server['id'],
+                                    {'os-resetState': {'state': 'error'}})
+        self.assertEqual('ERROR', self._show_server(server)['status'])
+        server = self._reboot_server(server, hard=True)
+        self.assertEqual('ACTIVE', server['status'])
+        vm = self.the_vm(server)[1]
+        self.assertEqual('instance', vm['other_config']['nova_rescue_lm_role'])
+        self.assertEqual(original, self.layout(vm))
+        self.assertNotIn('rescue', {kind for (_p, kind, _d)
+                                    in self.disks_of(server)})
+        self.assertFalse([k for k in self._instance(server).system_metadata
+                          if k.startswith('rescue_lm_')])
+
+    def test_delete_rescued_server_leaves_nothing(self):
+        server = self._rescued_server()
+        self._delete_server(server)
+        self._wait_until_deleted(server)
+        self.assertEqual([], self.vms_of(server))
+        self.assertEqual({}, self.disks_of(server))
+
+
+class TestRollback(base.XenAPITestBase):
+    """A failure inside XAPI during the migration, seen asynchronously."""
+
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_pool('pool-a', ('xs-a1', 'xs-a2'))
+        self.start_compute('cmp-a1', self.sim, 'xs-a1')
+        self.start_compute('cmp-a2', self.sim, 'xs-a2')
+
+    def test_failed_pool_migrate_keeps_the_server_rescued_on_the_source(
+            self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._rescue_server(server)
+        self.sim.faults.inject('VM.pool_migrate', code='INTERNAL_ERROR',
+                               params=['boom'], times=1)
+        resp = self._live_migrate_action(server, host='cmp-a2')
+        self.assertEqual(202, resp.status)
+        self._wait_for_migration_status(server, ['failed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a1', self._host_of(server))
+        self.assertIsNone(self._show_server(server)['OS-EXT-STS:task_state'])
+        self.assertEqual(1, self.sim.faults.count('VM.pool_migrate'))
+        vm = self.the_vm(server)[1]
+        self.assertEqual('xs-a1', vm['resident_on'])
+        self.assertEqual('rescue', vm['other_config']['nova_rescue_lm_role'])
+
+        server = self._unrescue_server(server)
+        self.assertEqual('cmp-a1', self._host_of(server))
+        self.assertEqual('instance', self.the_vm(server)[1]['other_config'][
+            'nova_rescue_lm_role'])
+
+    def test_failed_check_moves_nothing(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._rescue_server(server)
+        self.sim.faults.inject('host.get_by_uuid', code='INTERNAL_ERROR',
+                               params=['boom'], times=1)
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a1', self._host_of(server))
+        self.assertEqual(0, self.sim.faults.count('VM.pool_migrate'))
+        self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
+
+
+class TestAcrossPools(base.XenAPITestBase):
+    """Each compute in its own pool: VM and disks move with migrate_send."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
+        self.start_compute('cmp-a1', self.start_pool('pool-a', ('xs-a1',)),
+                           'xs-a1')
+        self.start_compute('cmp-b1', self.start_pool('pool-b', ('xs-b1',)),
+                           'xs-b1')
+
+    def test_rescue_migrate_unrescue_on_the_other_pool(self):
+        server = self._create_server(
+            host='cmp-a1',
+            networks=[{'uuid': self.neutron.network_1['id']}])
+        pool, vm = self.the_vm(server)
+        self.assertEqual('pool-a', pool)
+        original = self.layout(vm)
+        mac = vm['vifs'][0]['MAC']
+        self.pools['pool-a'].write_vdi(original[0][1], b'GUEST-DATA',
+                                       offset=512)
+        server = self._rescue_server(server)
+
+        resp = self._live_migrate_action(server, host='cmp-b1')
+        self.assertEqual(202, resp.status)
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-b1', self._host_of(server))
+        pool, vm = self.the_vm(server)  # one VM, in all pools
+        self.assertEqual('pool-b', pool)
+        self.assertEqual('rescue', vm['other_config']['nova_rescue_lm_role'])
+        self.assertEqual([mac], [v['MAC'] for v in vm['vifs']])
+        self.assertEqual({'pool-b'}, {p for (p, _k, _d)
+                                      in self.disks_of(server)})
+
+        server = self._unrescue_server(server)
+        self.assertEqual('cmp-b1', self._host_of(server))
+        pool, vm = self.the_vm(server)
+        self.assertEqual(('pool-b', 'instance', 'xs-b1'), (
+            pool, vm['other_config']['nova_rescue_lm_role'],
+            vm['resident_on']))
+        self.assertEqual([dev for dev, _vdi in original],
+                         [dev for dev, _vdi in self.layout(vm)])
+        root = self.layout(vm)[0][1]
+        self.assertEqual(b'GUEST-DATA',
+                         self.pools['pool-b'].vdi_bytes(root)[512:522])
+        self.assertEqual({('pool-b', 'root', '0')},
+                         set(self.disks_of(server)))
+        self.assertEqual([mac], [v['MAC'] for v in vm['vifs']])

@@ -7,6 +7,8 @@ disks, their bytes), through the simulator's own view.
 
 import io
 
+from os_xenapi.client import XenAPI
+
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova.network import model as network_model
@@ -36,6 +38,19 @@ def start_simulator(test_case, pool_name='pool-a', hosts=('xs-a1', 'xs-a2'),
                     password='secret', **kwargs).start()
     test_case.addCleanup(sim.stop)
     return sim
+
+
+def xapi_call(sim, method, *args):
+    """One XAPI call over XML-RPC, as an operator's tool would make it."""
+    session = XenAPI.Session(sim.url)
+    session.login_with_password('root', 'secret', '1.3', 'tests')
+    try:
+        target = session.xenapi
+        for part in method.split('.'):
+            target = getattr(target, part)
+        return target(*args)
+    finally:
+        session.xenapi.session.logout()
 
 
 class XenAPIDriverTestCase(test.NoDBTestCase):
