@@ -170,9 +170,19 @@ class SessionPool:
             pass
 
     def call(self, method, *args, timeout=None):
-        """Call ``method`` ('VM.get_record', 'Async.VM.start', ...)."""
-        with self.session(timeout=timeout) as session:
-            return self._invoke(session, method, args)
+        """Call ``method`` ('VM.get_record', 'Async.VM.start', ...).
+
+        XAPI's own errors come back as ``Failure``; a call that got no
+        answer (timeout, connection lost) as ``XenAPIConnectionError``.
+        """
+        try:
+            with self.session(timeout=timeout) as session:
+                return self._invoke(session, method, args)
+        except (OSError, xmlrpc.client.Error,
+                http.client.HTTPException) as exc:
+            raise XenAPIConnectionError(
+                url=self.url, reason=_('%(method)s: %(error)s') % {
+                    'method': method, 'error': exc or type(exc).__name__})
 
     @staticmethod
     def _invoke(session, method, args):

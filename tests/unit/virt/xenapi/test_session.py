@@ -1,0 +1,115 @@
+"""The session pool: bounded, timed out, logged in again, eventlet-free."""
+
+import os
+import subprocess
+import sys
+import threading
+
+from nova import test
+
+from nova_rescue_lm.virt.xenapi import session as xenapi_session
+from tests.unit.virt.xenapi import base
+
+LOGIN = 'session.login_with_password'
+
+
+class SessionPoolTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.sim = base.start_simulator(self, hosts=('xs-a1',))
+
+    def pool(self, **kwargs):
+        kwargs.setdefault('password', 'secret')
+        pool = xenapi_session.SessionPool(self.sim.url, 'root', **kwargs)
+        self.addCleanup(pool.close)
+        return pool
+
+    def test_calls_reuse_one_session(self):
+        pool = self.pool()
+        for _ in range(5):
+            self.assertEqual(1, len(pool.call('pool.get_all')))
+        self.assertEqual(1, self.sim.faults.count(LOGIN))
+
+    def test_forgotten_session_is_logged_in_again(self):
+        pool = self.pool()
+        pool.call('pool.get_all')
+        self.sim.expire_sessions()  # XAPI restarted, say
+        self.assertEqual(1, len(pool.call('pool.get_all')))
+        self.assertEqual(2, self.sim.faults.count(LOGIN))
+
+    def test_no_more_sessions_than_the_pool_size(self):
+        pool = self.pool(size=2)
+        # Each call takes a while, so the threads overlap.
+        self.sim.faults.inject('host.get_all', delay=0.2, times=None)
+        results = []
+        threads = [threading.Thread(
+            target=lambda: results.append(pool.call('host.get_all')))
+            for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(6, len(results))
+        self.assertEqual(2, self.sim.faults.count(LOGIN))
+
+    def test_a_call_that_hangs_times_out_and_its_session_is_dropped(self):
+        pool = self.pool(call_timeout=1)
+        pool.call('pool.get_all')
+        self.sim.faults.inject('host.get_all', delay=3)
+        self.assertRaises(xenapi_session.XenAPIConnectionError,
+                          pool.call, 'host.get_all')
+        pool.call('host.get_all')
+        self.assertEqual(2, self.sim.faults.count(LOGIN))
+
+    def test_xapi_errors_keep_the_session(self):
+        pool = self.pool()
+        exc = self.assertRaises(xenapi_session.Failure, pool.call,
+                                'VM.get_record', 'OpaqueRef:nope')
+        self.assertEqual('HANDLE_INVALID', xenapi_session.failure_code(exc))
+        pool.call('pool.get_all')
+        self.assertEqual(1, self.sim.faults.count(LOGIN))
+
+    def test_wrong_password_says_so(self):
+        pool = self.pool(password='wrong')
+        exc = self.assertRaises(xenapi_session.XenAPIConnectionError,
+                                pool.call, 'pool.get_all')
+        self.assertIn('SESSION_AUTHENTICATION_FAILED', str(exc))
+        self.assertIn(self.sim.url, str(exc))
+
+    def test_unreachable_xapi_says_so(self):
+        url = self.sim.url
+        self.sim.stop()
+        pool = xenapi_session.SessionPool(url, 'root', 'secret',
+                                          login_timeout=2)
+        exc = self.assertRaises(xenapi_session.XenAPIConnectionError,
+                                pool.call, 'pool.get_all')
+        self.assertIn(url, str(exc))
+
+    def test_close_logs_out(self):
+        before = self.sim.session_count()
+        pool = self.pool()
+        pool.call('pool.get_all')
+        self.assertEqual(before + 1, self.sim.session_count())
+        pool.close()
+        self.assertEqual(before, self.sim.session_count())
+
+
+class NoEventletTest(test.NoDBTestCase):
+
+    def test_driver_imports_where_eventlet_is_forbidden(self):
+        # nova-compute in native threading mode makes importing eventlet
+        # an error; the driver and everything it imports must not try.
+        code = (
+            'import sys\n'
+            'from nova import monkey_patch\n'
+            'monkey_patch.patch()\n'
+            'import nova.virt.rescue_lm.xenapi\n'
+            'from nova_rescue_lm.virt.xenapi import driver\n'
+            'print(sorted(m for m in sys.modules\n'
+            '             if m.split(".")[0] == "eventlet"))\n')
+        env = dict(os.environ, OS_NOVA_DISABLE_EVENTLET_PATCHING='1')
+        out = subprocess.run([sys.executable, '-c', code], env=env,
+                             capture_output=True, text=True)
+        self.assertEqual(0, out.returncode, out.stderr)
+        self.assertEqual('[]', out.stdout.strip().splitlines()[-1])
