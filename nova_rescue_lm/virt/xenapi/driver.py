@@ -68,6 +68,13 @@ class XenAPIDriver(driver.ComputeDriver):
 
     def init_host(self, host):
         self._host.connect()
+        if CONF.compute.live_migration_wait_for_vif_plug:
+            LOG.warning('[compute] live_migration_wait_for_vif_plug is True: '
+                        'XAPI plugs the interfaces of a live-migrating VM '
+                        'only when the VM arrives, so a source waiting for '
+                        'neutron to report them plugged beforehand waits '
+                        'until [DEFAULT] vif_plugging_timeout. Set it to '
+                        'False on computes that run this driver.')
 
     def cleanup_host(self, host):
         self._session.close()
@@ -128,7 +135,7 @@ class XenAPIDriver(driver.ComputeDriver):
         return self._vmops.instance_uuids()
 
     def list_instances(self):
-        return self.list_instance_uuids()
+        return self._vmops.instance_names()
 
     def instance_exists(self, instance):
         return self._vmops.find_vm(instance.uuid)[0] is not None
@@ -240,6 +247,10 @@ class XenAPIDriver(driver.ComputeDriver):
             return
         post_method(context, instance, dest, block_migration, migrate_data)
 
+    def post_live_migration(self, context, instance, block_device_info,
+                            migrate_data=None):
+        self._migration.forget_plan(migrate_data)
+
     def post_live_migration_at_source(self, context, instance, network_info):
         """The VM left with its VIFs; nothing stays behind on the host."""
 
@@ -259,6 +270,7 @@ class XenAPIDriver(driver.ComputeDriver):
         # from this host too).
         LOG.info('Live migration rolled back; the VM stays on the source',
                  instance=instance)
+        self._migration.forget_plan(migrate_data)
 
     def get_volume_connector(self, instance):
         raise NotImplementedError(_('the XenAPI driver of nova-rescue-lm '

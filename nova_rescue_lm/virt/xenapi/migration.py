@@ -72,18 +72,16 @@ class MigrationOps:
         return True
 
     def forget_plan(self, data):
-        """Log out the session a check-time migrate_receive opened."""
+        """Log out the session a migrate_receive token holds, if any.
+
+        Called on the destination for the token of the pre-checks, on the
+        source after the migration (the token is spent) and on rollback.
+        """
         token = (data.migrate_send_data if isinstance(
             data, xen_migrate_data.XenAPILiveMigrateData) and
             data.obj_attr_is_set('migrate_send_data') else {})
-        session_id = token.get('session_id')
-        if not session_id:
-            return
-        try:
-            with self._session.session() as s:
-                getattr(s, 'session').logout(session_id)
-        except Exception as exc:  # noqa: BLE001 - it expires anyway
-            LOG.debug('Could not log out migration session: %s', exc)
+        if token.get('session_id') and token.get('master'):
+            self._session.logout_remote(token['master'], token['session_id'])
 
     def arrived(self, instance):
         """After the migration: the VM is here; keep it on this host."""

@@ -191,6 +191,22 @@ class SessionPool:
             target = getattr(target, part)
         return target(*args)
 
+    def logout_remote(self, url, session_id):
+        """Log out a session of another pool (a migrate_receive token's)."""
+        transport = self._transport(url)
+        transport.timeout = self._login_timeout
+        proxy = xmlrpc.client.ServerProxy(url, transport=transport)
+        try:
+            result = proxy.session.logout(session_id)
+        except (OSError, xmlrpc.client.Error,
+                http.client.HTTPException) as exc:
+            LOG.debug('Could not log out %s at %s: %s', session_id, url,
+                      exc)
+            return False
+        finally:
+            transport.close()
+        return isinstance(result, dict) and result.get('Status') == 'Success'
+
     def close(self):
         """Log every idle session out (nova-compute is stopping)."""
         self._closed = True

@@ -65,16 +65,21 @@ class VMOps:
         return hardware.InstanceInfo(
             state=POWER_STATES.get(rec['power_state'], power_state.NOSTATE))
 
-    def instance_uuids(self):
-        """Nova instances whose VM lives on (or is kept for) this host."""
-        uuids = []
+    def _vms_here(self):
+        """Nova VMs that live on (or, halted, are kept for) this host."""
         for rec in records.nova_vms(self._session).values():
             resident = rec['resident_on']
             if resident == self._host.ref or (
                     records.is_null(resident) and
                     rec['affinity'] == self._host.ref):
-                uuids.append(rec['other_config'][records.VM_UUID])
-        return uuids
+                yield rec
+
+    def instance_uuids(self):
+        return [rec['other_config'][records.VM_UUID]
+                for rec in self._vms_here()]
+
+    def instance_names(self):
+        return [rec['name_label'] for rec in self._vms_here()]
 
     # spawn and destroy
 

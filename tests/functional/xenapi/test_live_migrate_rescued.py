@@ -93,6 +93,14 @@ class TestWithinPool(base.XenAPITestBase):
         self._wait_for_migration_status(server, ['completed'])
         self.assertEqual([migrate_data.HyperVLiveMigrateData] * 2, seen)
 
+    def test_scheduler_picks_the_destination(self):
+        server = self._rescued_server()
+        self._live_migrate_action(server)
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a2', self._host_of(server))
+        self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
+
     def test_active_server_live_migrates_too(self):
         server = self._create_server(host='cmp-a1', networks='none')
         self._live_migrate_action(server, host='cmp-a2')

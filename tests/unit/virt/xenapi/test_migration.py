@@ -213,10 +213,15 @@ class CrossPoolTest(MigrationTestBase):
         root = original[0][1]
         self.sim.write_vdi(root, b'GUEST-DATA', offset=512)
         self.rescue(self.src, inst)
+        sessions = self.sim_b.session_count()
 
         _stock, calls = self.migrate(self.src, self.dest, inst,
                                      inst.get_network_info())
         self.assertEqual(1, len(calls.posts), calls.recovers)
+        # The source logged out the session of the spent token.
+        self.src.post_live_migration(self.context, inst, None,
+                                     calls.posts[0][1])
+        self.assertEqual(sessions, self.sim_b.session_count())
         self.assertEqual([], self.vms_of(inst))  # nothing left in pool-a
         self.assertEqual({}, self.disks_of(inst))
         vm = self.the_vm(inst, self.sim_b)
