@@ -13,12 +13,21 @@ Every server on the compute host ``HOST`` (all projects) is looked at once:
   2.25 when the API is older), never higher than the API offers;
 * RESCUED servers are live-migrated at microversion 2.105, and only there:
   the API must advertise 2.105 in its version document, which it does when
-  nova-rescue-lm is enabled in its api-paste.ini.  When the source or the
-  chosen destination compute cannot live-migrate rescued servers, the API
-  answers 400 naming the node and the server is reported as "cannot move"
-  with that message;
+  nova-rescue-lm is enabled in its api-paste.ini;
 * every other server (SHUTOFF, ERROR, SHELVED, SUSPENDED, resizing, already
   migrating, ...) cannot be live-migrated; the reason is reported.
+
+Before anything is sent, GET requests find the servers that cannot move and
+why (:mod:`nova_rescue_lm.client.preflight`): states and tasks nova
+refuses, flavors nova never live-migrates (accelerators, memory encryption,
+vTPM without host secret security), shares, a source compute that is down,
+a target that is down or disabled, and, for RESCUED servers, the
+``CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED`` trait in placement: on the server's
+compute node, on every node of ``--target``, or (no target) on some other
+enabled, up host.  These are listed as "cannot move" with the reason and
+nothing is sent for them.  If placement cannot be read (no endpoint, no
+permission), the trait is left to the API, which answers 400 naming the
+node; the server is then reported as "cannot move" with that message.
 
 At most ``--max-parallel`` migrations (default 2) are in flight.  Each is
 followed until the server leaves MIGRATING; it moved when its host changed,
@@ -27,9 +36,8 @@ instance action (or the server's fault).  A line is printed per event and a
 table at the end.  The exit code is 0 only when every server left the host,
 1 when anything was left behind (including servers that cannot move), 2 for
 bad input (unknown host, no permission, API unreachable, no credentials).
-``--dry-run`` prints the plan and sends nothing but GET requests; it cannot
-know whether a node lacks the capability for a RESCUED server (only the
-migration request tells), so such a server is listed as "would move".
+``--dry-run`` prints the same plan and table and sends nothing but GET
+requests.
 
 Ctrl-C stops issuing new migrations and waits for those in flight (a second
 Ctrl-C stops waiting; those are then reported as "unknown", still running).
@@ -44,14 +52,16 @@ with ``--os-region-name`` and ``--os-interface``.  Without openstacksdk
 installed, keystoneauth1's own argparse options (the same ``--os-*`` names
 and ``OS_*`` variables, no clouds.yaml) are used.  Draining a host needs
 admin credentials: listing compute services and other projects' servers and
-naming a destination host are admin-only in nova's default policy.
+naming a destination host are admin-only in nova's default policy, and so
+is reading resource providers in placement.
 keystoneauth's HTTP ``--timeout`` option is not offered (``--timeout`` is the
 time one migration may take); each API request times out after 120 seconds
 unless clouds.yaml sets ``api_timeout``.
 
 The work is done by ``drain()`` on a ``ComputeClient`` (a keystoneauth
-``Adapter`` with ``service_type='compute'``); ``main()`` only parses the
-command line, authenticates and maps errors to exit codes.
+``Adapter`` with ``service_type='compute'``) and a placement adapter;
+``main()`` only parses the command line, authenticates and maps errors to
+exit codes.
 """
 
 import argparse
@@ -67,6 +77,8 @@ from urllib import parse
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+
+from nova_rescue_lm.client import preflight
 
 RESCUE_MICROVERSION = '2.105'
 #: Microversions whose os-migrateLive body is {host, block_migration}
@@ -358,37 +370,83 @@ def servers_on(client, host, microversion):
     return [s for s in servers if s['OS-EXT-SRV-ATTR:host'] == host]
 
 
-def plan(client, host, target=None, say=None):
-    """Check the input and decide for every server on ``host``."""
+def _host_reason(host, source, target, dest):
+    """Why no server can leave ``host`` at all, or None."""
+    if source.get('state') == 'down':
+        return ('the compute service on %s is down; live migration needs it '
+                'running (evacuate the servers instead)' % host)
+    if dest is not None:
+        if dest.get('state') == 'down':
+            return 'the compute service on the target %s is down' % target
+        if dest.get('status') == 'disabled':
+            return ('the compute service on the target %s is disabled; the '
+                    'scheduler does not place servers there' % target)
+    return None
+
+
+def plan(client, host, target=None, say=None, placement=None):
+    """Check the input and decide for every server on ``host``.
+
+    Nothing but GET requests: which servers would move, and for each one
+    that cannot, why (see :mod:`nova_rescue_lm.client.preflight`).
+    ``placement`` is a keystoneauth adapter on the placement API; without
+    it, or when placement cannot be read, RESCUED servers are checked by
+    the API only when their migration is requested.
+    """
     say = say or (lambda *a, **k: None)
     source = compute_service(client, host)
+    dest = None
     if target is not None:
         if target == host:
             raise DrainError('--target is the host being drained.')
         dest = compute_service(client, target)
-        if dest.get('status') == 'disabled' or dest.get('state') == 'down':
-            say('note: target %s is %s/%s; nova will refuse it' % (
-                target, dest.get('status'), dest.get('state')))
-    if source.get('state') == 'down':
-        say('note: the compute service on %s is down; live migration needs '
-            'it running (evacuate the servers instead)' % host)
     if source.get('status') != 'disabled':
         say('note: %s is enabled, the scheduler may place new servers on it '
             '(openstack compute service set --disable %s nova-compute)' % (
                 host, host))
     max_version = client.max_microversion()
     listing = live_migrate_microversion(max_version) or '2.1'
-    entries = []
+    everywhere = _host_reason(host, source, target, dest)
+    entries, servers = [], {}
     for server in sorted(servers_on(client, host, listing),
                          key=lambda s: (s.get('name') or '', s['id'])):
+        servers[server['id']] = server
         microversion, reason = decide(server, max_version)
+        if microversion is not None:
+            reason = (everywhere or preflight.flavor_blocker(server) or
+                      preflight.share_blocker(client, server['id'],
+                                              max_version) or '')
+            if reason:
+                microversion = None
         entries.append(Entry(
             id=server['id'], name=server.get('name') or '',
             state=server.get('status', ''), source=host,
-            microversion=microversion, target=target,
-            result=WOULD_MOVE if microversion else CANNOT_MOVE,
-            reason=reason))
+            microversion=microversion, target=target, reason=reason))
+    rescued = [e for e in entries if e.microversion == RESCUE_MICROVERSION]
+    if rescued:
+        check_rescued(client, placement, host, target, rescued, servers, say)
+    for entry in entries:
+        entry.result = WOULD_MOVE if entry.movable else CANNOT_MOVE
     return entries
+
+
+def check_rescued(client, placement, host, target, entries, servers, say):
+    """Mark the RESCUED servers the trait keeps in place as cannot move."""
+    view, why = preflight.Capability.read(client, placement)
+    if view is None:
+        say('note: the %s trait could not be read (%s); the API checks it '
+            'when a rescued server\'s migration is requested' % (
+                preflight.TRAIT, why))
+        for entry in entries:
+            entry.reason = 'capability not checked: %s' % why
+        return
+    shared = (view.target_reason(target) if target
+              else view.no_destination_reason(host))
+    for entry in entries:
+        node = servers[entry.id].get('OS-EXT-SRV-ATTR:hypervisor_hostname')
+        reason = view.source_reason(host, node) or shared
+        if reason:
+            entry.microversion, entry.reason = None, reason
 
 
 def print_plan(entries, say):
@@ -441,7 +499,7 @@ def _event_detail(event):
     return lines[-1].strip() if lines else 'error'
 
 
-def _live_migration_action(client, entry, version):
+def live_migration_action(client, entry, version):
     """The instance action of our request (else the newest live-migration)."""
     resp = client.get('/servers/%s/os-instance-actions' % entry.id, version)
     if resp.status_code != 200:
@@ -466,11 +524,11 @@ def failure_reason(client, entry, server):
         return _failure_reason(client, entry, server, version)
     except TRANSIENT as e:
         return 'still on %s (the API could not be asked why: %s)' % (
-            entry.source, e)
+            entry.source or 'its host', e)
 
 
 def _failure_reason(client, entry, server, version):
-    action = _live_migration_action(client, entry, version)
+    action = live_migration_action(client, entry, version)
     if action is not None:
         resp = client.get('/servers/%s/os-instance-actions/%s' % (
             entry.id, action['request_id']), version)
@@ -494,7 +552,8 @@ def _failure_reason(client, entry, server, version):
                                 migration.get('source_compute') or
                                 entry.source,
                                 migration.get('dest_compute') or '?'))
-    return 'still on %s (status %s)' % (entry.source, server.get('status'))
+    return 'still on %s (status %s)' % (entry.source or 'its host',
+                                        server.get('status'))
 
 
 def poll(client, entry, timeout, say, clock=time.monotonic):
@@ -587,13 +646,13 @@ def execute(client, entries, max_parallel=2, timeout=None,
 
 def drain(client, host, target=None, max_parallel=2, dry_run=False,
           timeout=None, block_migration='auto', out=None, stop=None,
-          poll_interval=2.0, sleep=time.sleep):
+          poll_interval=2.0, sleep=time.sleep, placement=None):
     """The command without its argument parsing and authentication.
 
     Returns (exit code, entries); raises DrainError for bad input.
     """
     say = Printer(out or sys.stdout)
-    entries = plan(client, host, target, say)
+    entries = plan(client, host, target, say, placement)
     say('%d server(s) on %s' % (len(entries), host))
     print_plan(entries, say)
     if not dry_run:
@@ -642,7 +701,8 @@ def build_parser(argv, sdk=None):
         description='Live-migrate every ACTIVE, PAUSED and RESCUED server '
                     'off a compute host.')
     if sdk is not None:
-        sdk.register_argparse_arguments(parser, argv, service_keys=['compute'])
+        sdk.register_argparse_arguments(
+            parser, argv, service_keys=['compute', 'placement'])
     else:
         ks_loading.register_session_argparse_arguments(parser)
         ks_loading.register_auth_argparse_arguments(parser, argv,
@@ -675,31 +735,36 @@ def _env(name):
     return os.environ.get(name)
 
 
-def make_adapter(args, sdk=None):
-    """A keystoneauth adapter on the compute endpoint of the catalog.
+def make_adapters(args, sdk=None):
+    """Keystoneauth adapters on the compute and placement endpoints.
 
-    Every request times out after HTTP_TIMEOUT seconds unless clouds.yaml
-    sets ``api_timeout``.
+    Both come from the catalog (or ``--os-compute-endpoint-override`` /
+    ``--os-placement-endpoint-override``). Every request times out after
+    HTTP_TIMEOUT seconds unless clouds.yaml sets ``api_timeout``.
     """
     args.timeout = None  # keystoneauth's HTTP timeout option is not offered
+    adapters = []
     if sdk is not None:
         cloud = sdk.get_one(argparse=args)
         session = cloud.get_session()
-        adapter = ks_adapter.Adapter(
-            session=session, service_type='compute',
-            interface=cloud.get_interface('compute'),
-            region_name=cloud.get_region_name('compute'),
-            endpoint_override=cloud.get_endpoint('compute'))
+        for service in ('compute', 'placement'):
+            adapters.append(ks_adapter.Adapter(
+                session=session, service_type=service,
+                interface=cloud.get_interface(service),
+                region_name=cloud.get_region_name(service),
+                endpoint_override=cloud.get_endpoint(service)))
     else:
         auth = ks_loading.load_auth_from_argparse_arguments(args)
         session = ks_loading.load_session_from_argparse_arguments(
             args, auth=auth)
-        adapter = ks_adapter.Adapter(session=session, service_type='compute',
-                                     interface=args.os_interface,
-                                     region_name=args.os_region_name)
+        for service in ('compute', 'placement'):
+            adapters.append(ks_adapter.Adapter(
+                session=session, service_type=service,
+                interface=args.os_interface,
+                region_name=args.os_region_name))
     if session.timeout is None:
         session.timeout = HTTP_TIMEOUT
-    return adapter
+    return tuple(adapters)
 
 
 def _interrupt_handler(stop, out):
@@ -726,12 +791,13 @@ def main(argv=None, out=None, err=None):
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, _interrupt_handler(stop, out))
     try:
-        client = ComputeClient(make_adapter(args, sdk))
+        compute, placement = make_adapters(args, sdk)
         code, _entries = drain(
-            client, args.host, target=args.target,
+            ComputeClient(compute), args.host, target=args.target,
             max_parallel=args.max_parallel, dry_run=args.dry_run,
             timeout=args.migration_timeout,
-            block_migration=args.block_migration, out=out, stop=stop)
+            block_migration=args.block_migration, out=out, stop=stop,
+            placement=placement)
         return code
     except DrainError as e:
         err.write('nova-rescue-lm-drain: %s\n' % e)

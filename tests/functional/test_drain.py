@@ -1,8 +1,10 @@
 """nova-rescue-lm-drain against nova's real API in the functional harness.
 
 The command's core (``drain.drain``) runs on a keystoneauth session and
-adapter, as the command builds them, with a no-auth plugin on the harness's
-endpoint and the identity headers its stubbed auth middleware reads.
+adapters, as the command builds them, with a no-auth plugin on the harness's
+endpoints: the compute API with the identity headers its stubbed auth
+middleware reads, placement with the admin token its no-auth middleware
+reads.
 """
 
 import io
@@ -11,8 +13,10 @@ import fixtures
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
 
 from nova.api import auth as nova_auth
+from nova import objects
 
 from nova_rescue_lm.cmd import drain
 from tests.functional import base
@@ -45,7 +49,14 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         client.request = request
         return client
 
+    def _placement(self):
+        session = ks_session.Session(auth=token_endpoint.Token(
+            self.placement.fixture.endpoint, 'admin'))
+        return ks_adapter.Adapter(session=session,
+                                  service_type='placement')
+
     def _drain(self, host, client=None, **kwargs):
+        kwargs.setdefault('placement', self._placement())
         out = io.StringIO()
         code, entries = drain.drain(client or self._client(), host, out=out,
                                     poll_interval=0.2, timeout=120,
@@ -163,10 +174,14 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
         self.assertIn('Dry run, nothing was sent', out)
 
-    def test_rescued_to_incapable_target_reports_the_400(self):
+    def test_rescued_to_incapable_target_without_placement_is_the_400(self):
+        """Without placement the API's own check names the node."""
         server = self._rescue_server(
             self._create_server(name='rescued', host='src', networks='none'))
-        code, entries, out = self._drain('src', target='stock')
+        code, entries, out = self._drain('src', target='stock',
+                                         placement=None)
+        self.assertIn('the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait could '
+                      'not be read (no placement endpoint was given)', out)
         self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
         entry = entries['rescued']
         self.assertEqual(drain.CANNOT_MOVE, entry.result)
@@ -174,9 +189,145 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.assertIn(' stock ', entry.reason)
         self.assertIn(base.TRAIT, entry.reason)
         self.assertIn('cannot move: %s' % entry.reason, out)
+        self.assertEqual(1, len(self.posts))
         self.assertEqual('src', self._host_of(server))
         self.assertEqual('RESCUE', self._show_server(server)['status'])
         self.assertEqual([], self.migrations)
+
+    def test_rescued_to_incapable_target_is_found_before_anything_moves(self):
+        server = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        for dry_run in (True, False):
+            self.posts = []
+            code, entries, out = self._drain('src', target='stock',
+                                             dry_run=dry_run)
+            self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+            entry = entries['rescued']
+            self.assertEqual(drain.CANNOT_MOVE, entry.result, out)
+            self.assertEqual(
+                'the target host stock has compute node(s) without the '
+                '%s trait (stock): choose an upgraded compute, or no '
+                '--target' % base.TRAIT, entry.reason)
+            self.assertIn('rescued (%s): cannot move: the target host stock'
+                          % server['id'], out)
+            # Nothing is sent for the rescued server; the active one goes.
+            self.assertNotIn(server['id'],
+                             ' '.join(url for url, _v, _b in self.posts))
+            if dry_run:
+                self.assertEqual(drain.WOULD_MOVE, entries['active'].result)
+                self.assertEqual('stock', entries['active'].target)
+                self.assertEqual([], self.posts)
+        self.assertEqual(drain.MOVED, entries['active'].result, out)
+        self.assertEqual('stock', self._host_of(active))
+        self.assertEqual('src', self._host_of(server))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+
+    def test_rescued_on_incapable_source_is_found_before_anything_moves(self):
+        server = self._create_server(name='rescued', host='stock',
+                                     networks='none')
+        server = self._rescue_on_stock_compute(server)
+        active = self._create_server(name='active', host='stock',
+                                     networks='none')
+        code, entries, out = self._drain('stock', dry_run=True)
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(
+            "its compute node stock lacks the %s trait (it does not run "
+            "nova-rescue-lm's driver, or has [rescue_lm] "
+            "live_migrate_rescued = False): upgrade that compute or "
+            "unrescue the server" % base.TRAIT, entries['rescued'].reason)
+        self.assertEqual(drain.WOULD_MOVE, entries['active'].result)
+        self.assertEqual([], self.posts)
+
+        code, entries, out = self._drain('stock')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(drain.MOVED, entries['active'].result, out)
+        self.assertEqual(['/servers/%s/action' % active['id']],
+                         [url for url, _v, _b in self.posts])
+        self.assertEqual('stock', self._host_of(server))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+
+    def test_no_capable_destination(self):
+        server = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        self._disable('dest')
+        code, entries, out = self._drain('src')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertIn('no other enabled, up compute host has a node with '
+                      'the %s trait' % base.TRAIT, entries['rescued'].reason)
+        self.assertEqual([], self.posts)
+        self.assertEqual('src', self._host_of(server))
+
+    def test_capable_rescued_server_would_move(self):
+        self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        code, entries, out = self._drain('src', dry_run=True)
+        self.assertEqual(drain.EXIT_OK, code, out)
+        self.assertEqual((drain.WOULD_MOVE, ''),
+                         (entries['rescued'].result,
+                          entries['rescued'].reason))
+        self.assertNotIn('could not be read', out)
+
+    def _set_flavor_extra_specs(self, server, **specs):
+        instance = objects.Instance.get_by_uuid(
+            self.ctxt, server['id'], expected_attrs=['flavor'])
+        instance.flavor.extra_specs = dict(instance.flavor.extra_specs,
+                                           **specs)
+        instance.save()
+
+    def test_flavors_nova_never_live_migrates(self):
+        cases = {
+            'accel': ({'accel:device_profile': 'gpu'}, 'accelerators'),
+            'memenc': ({'hw:mem_encryption': 'True'}, 'memory encryption'),
+            'vtpm': ({'hw:tpm_version': '2.0'},
+                     "a vTPM with secret security 'user'"),
+        }
+        servers = {}
+        for name, (specs, _reason) in cases.items():
+            servers[name] = self._create_server(name=name, host='src',
+                                                networks='none')
+            self._set_flavor_extra_specs(servers[name], **specs)
+        code, entries, out = self._drain('src')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        for name, (_specs, reason) in cases.items():
+            self.assertEqual(drain.CANNOT_MOVE, entries[name].result)
+            self.assertIn(reason, entries[name].reason)
+        self.assertEqual([], self.posts)
+        # nova itself refuses them (for memory encryption the test image
+        # would first need UEFI firmware; nova then answers 409 too).
+        for name in ('accel', 'vtpm'):
+            resp = self._live_migrate_action(
+                servers[name], check_response_status=[400, 409])
+            self.assertIn(resp.status, (400, 409))
+            self.assertEqual('src', self._host_of(servers[name]))
+
+    def test_source_down_or_target_disabled_moves_nothing(self):
+        self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        self._create_server(name='active', host='src', networks='none')
+        self._disable('dest')
+        code, entries, out = self._drain('src', target='dest')
+        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        for entry in entries.values():
+            self.assertEqual(
+                (drain.CANNOT_MOVE, 'the compute service on the target dest '
+                 'is disabled; the scheduler does not place servers there'),
+                (entry.result, entry.reason))
+
+        self.computes['src'].stop()
+        service = self.api.get_services(binary='nova-compute',
+                                        host='src')[0]
+        self.api.put_service(service['id'], {'forced_down': True})
+        code, entries, out = self._drain('src')
+        for entry in entries.values():
+            self.assertEqual(drain.CANNOT_MOVE, entry.result)
+            self.assertIn('the compute service on src is down',
+                          entry.reason)
+        self.assertEqual([], self.posts)
 
     def test_unknown_host_is_bad_input(self):
         self._create_server(name='active', host='src', networks='none')
@@ -221,8 +372,10 @@ class TestDrain(base.RescueLiveMigrationTestBase):
                          [post[:2] for post in self.posts])
 
     def _main(self, *argv):
-        """The console script's main(), authenticating with auth type none
-        on the harness's endpoint (whose stubbed auth then sees an admin).
+        """The console script's main(), authenticating with keystoneauth's
+        admin_token plugin on the harness's endpoints (the compute API's
+        stubbed auth then sees an admin; placement's no-auth middleware
+        takes the token "admin" for one).
         """
         stub = nova_auth.NovaKeystoneContext._create_context
 
@@ -238,8 +391,10 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             'OS_CLIENT_CONFIG_FILE', '/nonexistent/clouds.yaml'))
         out, err = io.StringIO(), io.StringIO()
         code = drain.main(list(argv) + [
-            '--os-auth-type', 'none',
-            '--os-compute-endpoint-override', self.api.base_url],
+            '--os-auth-type', 'admin_token', '--os-token', 'admin',
+            '--os-endpoint', self.api.base_url,
+            '--os-placement-endpoint-override',
+            self.placement.fixture.endpoint],
             out=out, err=err)
         return code, out.getvalue(), err.getvalue()
 
@@ -252,7 +407,16 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         code, out, err = self._main('src', '--dry-run')
         self.assertEqual((1, ''), (code, err), out)
         self.assertIn('would move', out)
+        self.assertNotIn('could not be read', out)
         self.assertEqual('src', self._host_of(rescued))
+
+        # The trait is read from placement through the command's adapters.
+        code, out, err = self._main('src', '--dry-run', '--target', 'stock')
+        self.assertEqual((1, ''), (code, err), out)
+        self.assertRegex(out, r'\| %s \| rescued +\| RESCUE +\| src +\| '
+                              r'- +\| cannot move +\| the target host stock '
+                              r'has compute node\(s\) without the %s trait'
+                         % (rescued['id'], base.TRAIT))
 
         code, out, err = self._main('nowhere')
         self.assertEqual(2, code)

@@ -73,7 +73,8 @@ class FakeClient:
             host = url.split('host=')[1]
             if host in ('src', 'dest'):
                 return Response(200, {'services': [
-                    {'host': host, 'status': 'disabled', 'state': 'up'}]})
+                    {'host': host, 'state': 'up', 'status': (
+                        'disabled' if host == 'src' else 'enabled')}]})
             return Response(200, {'services': []})
         if url.startswith('/servers/detail'):
             return Response(200, {'servers': list(self.servers.values())})

@@ -1,0 +1,36 @@
+"""The OpenStackClient plugin module (``openstack.cli.extension``).
+
+OSC imports this module on every run to learn the plugin's name and command
+group; it adds no global option and loads nothing else. Its commands
+(``openstack.rescue_lm.v1`` entry points, see
+:mod:`nova_rescue_lm.client.osc_commands`) are loaded only when one of them
+is run or listed.
+
+Why a command of our own rather than ``openstack server migrate
+--live-migration``: openstacksdk pins the microversion of that request (2.30,
+whatever ``--os-compute-api-version`` says), so making it send 2.105 would
+mean replacing OSC's command or patching openstacksdk for every user of
+either. A new command changes nothing that exists.
+"""
+
+API_NAME = 'rescue_lm'
+#: OSC reads this option name from its configuration; no option is added,
+#: so the default version always applies.
+API_VERSION_OPTION = 'os_rescue_lm_api_version'
+DEFAULT_API_VERSION = '1'
+API_VERSIONS = ('1',)
+
+
+def make_client(instance):
+    """The compute client (openstacksdk's compute proxy) OSC already has."""
+    return instance.compute
+
+
+def build_option_parser(parser):
+    """No global option of our own."""
+    return parser
+
+
+def check_api_version(check_version):
+    """Only one version; nothing for OSC to warn about."""
+    return True
