@@ -257,3 +257,29 @@ class TestAcrossPools(base.XenAPITestBase):
         self.assertEqual({('pool-b', 'root', '0')},
                          set(self.disks_of(server)))
         self.assertEqual([mac], [v['MAC'] for v in vm['vifs']])
+
+
+class TestUnsupported(base.XenAPITestBase):
+    """What the driver does not implement, as a user meets it."""
+
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('cmp-a1', self.start_pool('pool-a', ('xs-a1',)),
+                           'xs-a1')
+
+    def test_pause_and_suspend_leave_the_server_as_it_was(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        vm = self.the_vm(server)[1]
+        for action in ('pause', 'suspend'):
+            resp = self.api.api_post('/servers/%s/action' % server['id'],
+                                     {action: None})
+            self.assertEqual(202, resp.status)
+            self._wait_for_instance_action_event(
+                server, action, 'compute_%s_instance' % action, 'Error')
+            shown = self._show_server(server)
+            self.assertEqual(('ACTIVE', None), (
+                shown['status'], shown['OS-EXT-STS:task_state']))
+        self.assertEqual(vm['ref'], self.the_vm(server)[1]['ref'])
+        self.assertEqual('Running', self.the_vm(server)[1]['power_state'])
