@@ -48,6 +48,7 @@ class FakeClient:
         self.requests = []
         self.in_flight = set()
         self.peak = 0
+        self.shares = {}
         self.gets = {}
 
     def max_microversion(self):
@@ -78,6 +79,13 @@ class FakeClient:
             return Response(200, {'services': []})
         if url.startswith('/servers/detail'):
             return Response(200, {'servers': list(self.servers.values())})
+        if url.startswith('/os-hypervisors/detail'):
+            return Response(200, {'hypervisors': [
+                {'id': 'u-' + host, 'hypervisor_hostname': host,
+                 'status': 'enabled', 'state': 'up',
+                 'service': {'host': host}} for host in ('src', 'dest')]})
+        if url.endswith('/shares'):
+            return Response(200, {'shares': self.shares.get(parts[2], [])})
         if url.startswith('/os-migrations'):
             return Response(200, {'migrations': [
                 {'id': 7, 'status': 'error', 'source_compute': 'src',
@@ -100,6 +108,18 @@ class FakeClient:
             if sid not in self.fail:
                 srv['OS-EXT-SRV-ATTR:host'] = 'dest'
         return Response(200, {'server': srv})
+
+
+class FakePlacement:
+    """Placement: the resource providers carrying the trait."""
+
+    def __init__(self, capable):
+        self.capable = capable
+
+    def get(self, url, microversion=None, raise_exc=True):
+        assert url.endswith('required=CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED')
+        return Response(200, {'resource_providers': [
+            {'uuid': uuid} for uuid in self.capable]})
 
 
 class DecideTest(testtools.TestCase):
@@ -358,6 +378,54 @@ class DrainTest(testtools.TestCase):
         self.assertTrue(stop.is_set())
         self.assertIn('no new migrations', out.getvalue())
         self.assertRaises(KeyboardInterrupt, handler, 2, None)
+
+    def test_the_trait_is_checked_before_anything_is_sent(self):
+        servers = self._servers(1)
+        for srv in servers:
+            srv['OS-EXT-SRV-ATTR:hypervisor_hostname'] = 'src'
+        cases = (
+            (['u-src', 'u-dest'], {}, drain.MOVED, ''),
+            (['u-dest'], {}, drain.CANNOT_MOVE,
+             'its compute node src lacks the'),
+            (['u-src'], {'target': 'dest'}, drain.CANNOT_MOVE,
+             'the target host dest has compute node(s) without'),
+            (['u-src'], {}, drain.CANNOT_MOVE,
+             'no other enabled, up compute host'),
+        )
+        for capable, kwargs, result, reason in cases:
+            client = FakeClient(servers)
+            code, entries, out = self._drain(
+                client, placement=FakePlacement(capable), **kwargs)
+            self.assertEqual(result, entries['r'].result, out)
+            self.assertIn(reason, entries['r'].reason)
+            self.assertEqual(drain.MOVED, entries['a0'].result)
+            posted = [r[1] for r in client.requests if r[0] == 'POST']
+            self.assertEqual(result == drain.MOVED,
+                             '/servers/r/action' in posted)
+
+    def test_placement_unreadable_leaves_it_to_the_api(self):
+        client = FakeClient(self._servers())
+        code, entries, out = self._drain(client, dry_run=True)
+        self.assertIn('note: the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait '
+                      'could not be read (no placement endpoint was given)',
+                      out)
+        self.assertEqual(drain.WOULD_MOVE, entries['r'].result)
+        self.assertEqual('capability not checked: no placement endpoint '
+                         'was given', entries['r'].reason)
+
+    def test_shares_and_flavors_are_blockers(self):
+        servers = self._servers(2)
+        servers[0]['flavor'] = {'extra_specs': {
+            'accel:device_profile': 'gpu'}}
+        client = FakeClient(servers)
+        client.shares = {'a1': [{'share_id': 'x'}]}
+        code, entries, out = self._drain(client)
+        self.assertEqual(drain.CANNOT_MOVE, entries['a0'].result)
+        self.assertIn('accelerators', entries['a0'].reason)
+        self.assertEqual(drain.CANNOT_MOVE, entries['a1'].result)
+        self.assertIn('1 share(s) attached', entries['a1'].reason)
+        posted = [r[1] for r in client.requests if r[0] == 'POST']
+        self.assertEqual(['/servers/r/action'], posted)
 
     def test_bad_input(self):
         client = FakeClient(self._servers())

@@ -1,0 +1,292 @@
+"""The nova CLI's start-up hook: version check, fail closed, scope."""
+
+import io
+from importlib import metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from unittest import mock
+
+import fixtures
+import novaclient
+from novaclient import api_versions
+from novaclient import shell
+import testtools
+
+from nova_rescue_lm.client import novaclient_shell
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+PTH = os.path.join(REPO_ROOT, 'nova_rescue_lm', 'client',
+                   'nova-rescue-lm-novaclient.pth')
+
+
+class FakeShell:
+    """A stand-in for novaclient.shell: its main records the maximum
+    microversion it sees instead of running a command."""
+
+    def __init__(self):
+        self.seen = []
+        recorder = self.seen
+
+        class OpenStackComputeShell(shell.OpenStackComputeShell):
+            def main(self, argv):
+                # novaclient's main starts with this parse, then checks the
+                # requested version against novaclient.API_MAX_VERSION.
+                self.get_base_parser(argv).parse_known_args(argv)
+                recorder.append((list(argv),
+                                 novaclient.API_MAX_VERSION.get_string()))
+                if 'boom' in argv:
+                    raise RuntimeError('boom')
+                return 'done'
+        self.OpenStackComputeShell = OpenStackComputeShell
+
+
+class UnsupportedReasonTest(testtools.TestCase):
+
+    def _reason(self, version='18.13.1', module=None):
+        with mock.patch('importlib.metadata.version', return_value=version):
+            return novaclient_shell.unsupported_reason(module or shell)
+
+    def test_the_tested_novaclient_is_supported(self):
+        self.assertEqual('18.13.1', metadata.version('python-novaclient'))
+        self.assertIsNone(novaclient_shell.unsupported_reason(shell))
+        self.assertIsNone(self._reason('18.0.0'))
+
+    def test_unknown_releases_are_refused(self):
+        for version in ('17.7.0', '19.0.0', '20.1.0.dev3'):
+            reason = self._reason(version)
+            self.assertIn('python-novaclient %s is installed' % version,
+                          reason)
+            self.assertIn('knows python-novaclient 18.x only', reason)
+
+    def test_not_installed(self):
+        with mock.patch('importlib.metadata.version',
+                        side_effect=metadata.PackageNotFoundError('x')):
+            self.assertIn('not installed',
+                          novaclient_shell.unsupported_reason(shell))
+
+    def test_a_novaclient_that_knows_2_105_is_refused(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'novaclient.API_MAX_VERSION', api_versions.APIVersion('2.105')))
+        self.assertIn('already knows microversion 2.105', self._reason())
+        self.useFixture(fixtures.MonkeyPatch(
+            'novaclient.API_MAX_VERSION', '2.96'))
+        self.assertIn('has no novaclient.API_MAX_VERSION', self._reason())
+
+    def test_a_shell_without_main_is_refused(self):
+        module = mock.Mock(spec=['OpenStackComputeShell'])
+        module.OpenStackComputeShell = object
+        self.assertIn('has no OpenStackComputeShell.main',
+                      self._reason(module=module))
+
+
+class ApplyTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakeShell()
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_COMPUTE_API_VERSION'))
+
+    def _main(self, argv):
+        return self.fake.OpenStackComputeShell().main(argv)
+
+    def test_raises_the_maximum_only_for_a_2_105_run(self):
+        self.assertIsNone(novaclient_shell.apply(self.fake))
+        runs = (['--os-compute-api-version', '2.105', 'live-migration', 's'],
+                ['--os-compute-api-version=2.105', 'list'],
+                ['list'],
+                ['--os-compute-api-version', '2.latest', 'list'],
+                ['--os-compute-api-version', '2.96', 'list'],
+                ['--os-compute-api-version', '2.104', 'list'],
+                ['--os-compute-api-version', 'junk', 'list'])
+        for argv in runs:
+            self.assertEqual('done', self._main(argv))
+        self.assertEqual(
+            ['2.105', '2.105', '2.96', '2.96', '2.96', '2.96', '2.96'],
+            [version for _argv, version in self.fake.seen])
+        self.assertEqual([list(argv) for argv in runs],
+                         [argv for argv, _version in self.fake.seen])
+        self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
+
+    def test_environment_variable(self):
+        novaclient_shell.apply(self.fake)
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_COMPUTE_API_VERSION', '2.105'))
+        self._main(['list'])
+        self.assertEqual('2.105', self.fake.seen[-1][1])
+
+    def test_the_maximum_is_restored_after_an_error(self):
+        novaclient_shell.apply(self.fake)
+        self.assertRaises(RuntimeError, self._main,
+                          ['--os-compute-api-version', '2.105', 'boom'])
+        self.assertEqual('2.105', self.fake.seen[-1][1])
+        self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
+
+    def test_idempotent(self):
+        novaclient_shell.apply(self.fake)
+        wrapped = self.fake.OpenStackComputeShell.main
+        self.assertIsNone(novaclient_shell.apply(self.fake))
+        self.assertIs(wrapped, self.fake.OpenStackComputeShell.main)
+
+    def test_unknown_novaclient_is_left_alone(self):
+        original = self.fake.OpenStackComputeShell.main
+        with mock.patch('importlib.metadata.version', return_value='19.0.0'):
+            reason = novaclient_shell.apply(self.fake)
+        self.assertIn('19.0.0', reason)
+        self.assertIs(original, self.fake.OpenStackComputeShell.main)
+        self._main(['--os-compute-api-version', '2.105', 'list'])
+        self.assertEqual('2.96', self.fake.seen[-1][1])
+
+    def test_a_bad_command_line_fails_as_novaclient_fails(self):
+        outputs = []
+        for patched in (False, True):
+            fake = FakeShell()
+            if patched:
+                novaclient_shell.apply(fake)
+            err = io.StringIO()
+            with fixtures.MonkeyPatch('sys.stderr', err):
+                error = self.assertRaises(
+                    SystemExit, fake.OpenStackComputeShell().main,
+                    ['--timeout', 'x', 'list'])
+            outputs.append((error.code, err.getvalue()))
+        self.assertEqual(outputs[0], outputs[1])
+        self.assertEqual(2, outputs[1][0])
+        self.assertEqual(1, outputs[1][1].count(
+            'error: argument --timeout: x must be a float'))
+
+
+class FailClosedMessageTest(testtools.TestCase):
+
+    def _on_import(self, argv, version='19.0.0', environ=None):
+        err = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
+        self.useFixture(fixtures.MonkeyPatch('sys.argv', ['nova'] + argv))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_COMPUTE_API_VERSION', environ))
+        fake = FakeShell()
+        with mock.patch('importlib.metadata.version', return_value=version):
+            novaclient_shell.on_shell_import(fake)
+        return err.getvalue()
+
+    def test_says_why_when_2_105_is_asked_for(self):
+        for argv, environ in (
+                (['--os-compute-api-version', '2.105', 'list'], None),
+                (['--os-compute-api-version=2.105', 'list'], None),
+                (['list'], '2.105')):
+            message = self._on_import(argv, environ=environ)
+            self.assertIn('nova-rescue-lm: the nova CLI cannot send '
+                          'microversion 2.105 here: python-novaclient 19.0.0 '
+                          'is installed', message)
+            self.assertIn('openstack rescued server migrate', message)
+
+    def test_silent_otherwise(self):
+        self.assertEqual('', self._on_import(['list']))
+        self.assertEqual('', self._on_import(
+            ['--os-compute-api-version', '2.96', 'list']))
+        self.assertEqual('', self._on_import(
+            ['--os-compute-api-version', '2.105', 'list'],
+            version='18.13.1'))
+
+    def test_never_raises(self):
+        err = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.argv', ['nova', '--os-compute-api-version', '2.105']))
+        with mock.patch.object(novaclient_shell, 'apply',
+                               side_effect=ValueError('odd')):
+            novaclient_shell.on_shell_import(FakeShell())
+        self.assertIn('checking python-novaclient failed (ValueError: odd)',
+                      err.getvalue())
+
+
+class ImportHookTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch('sys.meta_path',
+                                             list(sys.meta_path)))
+
+    def _hooks(self):
+        return [finder for finder in sys.meta_path
+                if isinstance(finder, novaclient_shell.ShellImportHook)]
+
+    def test_installs_one_hook_that_only_waits_for_the_shell(self):
+        self.useFixture(fixtures.MonkeyPatch('sys.modules', dict(
+            (name, module) for name, module in sys.modules.items()
+            if name != novaclient_shell.SHELL_MODULE)))
+        novaclient_shell.install_import_hook()
+        novaclient_shell.install_import_hook()
+        self.assertEqual(1, len(self._hooks()))
+        self.assertIs(self._hooks()[0], sys.meta_path[0])
+        hook = self._hooks()[0]
+        self.assertIsNone(hook.find_spec('json', None))
+        self.assertEqual(1, len(self._hooks()))
+
+        spec = hook.find_spec(novaclient_shell.SHELL_MODULE,
+                              novaclient.__path__)
+        self.assertEqual([], self._hooks())  # one shot
+        self.assertIsInstance(spec.loader, novaclient_shell._PatchingLoader)
+        self.assertTrue(spec.origin.endswith('novaclient/shell.py'))
+        self.assertIn('OpenStackComputeShell', spec.loader.get_source(
+            novaclient_shell.SHELL_MODULE))
+
+    def test_an_imported_shell_is_patched_at_once(self):
+        fake = FakeShell()
+        self.useFixture(fixtures.MonkeyPatch('sys.modules', dict(
+            sys.modules, **{novaclient_shell.SHELL_MODULE: fake})))
+        novaclient_shell.install_import_hook()
+        self.assertEqual([], self._hooks())
+        self.assertTrue(getattr(fake.OpenStackComputeShell.main,
+                                novaclient_shell._PATCHED))
+
+
+class StartUpTest(testtools.TestCase):
+    """The .pth file in a site directory, in a fresh interpreter."""
+
+    def _python(self, code, *argv):
+        site_dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, site_dir)
+        shutil.copy(PTH, site_dir)
+        env = dict(os.environ, PYTHONPATH=REPO_ROOT,
+                   OS_AUTH_URL='http://127.0.0.1:9', OS_PROJECT_ID='p')
+        env.pop('OS_COMPUTE_API_VERSION', None)
+        script = ('import site, sys; site.addsitedir(%r)\n' % site_dir +
+                  code)
+        return subprocess.run(
+            [sys.executable, '-c', script] + list(argv), env=env,
+            capture_output=True, text=True, timeout=120)
+
+    def test_pth_patches_novaclient_shell_when_it_is_imported(self):
+        result = self._python(
+            'from nova_rescue_lm.client import novaclient_shell as m\n'
+            'print(any(isinstance(f, m.ShellImportHook) '
+            'for f in sys.meta_path))\n'
+            'print("novaclient.shell" in sys.modules)\n'
+            'from novaclient import shell\n'
+            'print(getattr(shell.OpenStackComputeShell.main, m._PATCHED, '
+            'False))\n'
+            'print(any(isinstance(f, m.ShellImportHook) '
+            'for f in sys.meta_path))\n')
+        self.assertEqual((0, ['True', 'False', 'True', 'False']),
+                         (result.returncode, result.stdout.split()),
+                         result.stderr)
+
+    def test_nova_cli_run_asking_for_2_105_passes_the_client_check(self):
+        code = ('from novaclient import shell\n'
+                'shell.main(sys.argv[1:])\n')
+        argv = ['--os-auth-type', 'admin_token', '--os-token', 't',
+                '--os-endpoint', 'http://127.0.0.1:9/v2.1', 'list']
+        asked = self._python(code, '--os-compute-api-version', '2.105',
+                             *argv)
+        self.assertEqual(1, asked.returncode)
+        self.assertIn('ERROR (ConnectFailure)', asked.stderr)
+        self.assertNotIn('valid version range', asked.stderr)
+        refused = self._python(code, '--os-compute-api-version', '2.104',
+                               *argv)
+        self.assertEqual(1, refused.returncode)
+        self.assertIn("The valid version range is '2.1' to '2.96'",
+                      refused.stderr)
