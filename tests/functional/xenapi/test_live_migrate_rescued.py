@@ -1,10 +1,19 @@
 """Rescue, live-migrate at 2.105 and unrescue with XenAPI computes."""
 
+import datetime
+import io
+
 import fixtures
 from nova.compute import rpcapi
 from nova.objects import migrate_data
 
 from tests.functional.xenapi import base
+from tests.xapisim import vhd
+
+VHD_IMAGE = '7c1d6b1e-5b0a-4c39-9a55-2d1c0f6a0001'
+RESCUE_IMAGE = '7c1d6b1e-5b0a-4c39-9a55-2d1c0f6a0002'
+VHD_DATA = b'VHD-SERVER-ROOT' * 100
+RESCUE_DATA = b'RAW-RESCUE-SYSTEM' * 100
 
 
 class TestWithinPool(base.XenAPITestBase):
@@ -283,3 +292,80 @@ class TestUnsupported(base.XenAPITestBase):
                 shown['status'], shown['OS-EXT-STS:task_state']))
         self.assertEqual(vm['ref'], self.the_vm(server)[1]['ref'])
         self.assertEqual('Running', self.the_vm(server)[1]['power_state'])
+
+
+class TestAcrossPoolsWithImages(base.XenAPITestBase):
+    """A VHD server, a raw rescue image given at the API, two pools."""
+
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
+        self.start_compute('cmp-a1', self.start_pool('pool-a', ('xs-a1',)),
+                           'xs-a1')
+        self.start_compute('cmp-b1', self.start_pool('pool-b', ('xs-b1',)),
+                           'xs-b1')
+        self._add_image(VHD_IMAGE, 'vhd', vhd.make_dynamic(
+            VHD_DATA, size=64 * 1024 * 1024))
+        self._add_image(RESCUE_IMAGE, 'raw', RESCUE_DATA)
+
+    def _add_image(self, image_id, disk_format, data):
+        stamp = datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc)
+        self.glance.create(None, {
+            'id': image_id, 'name': 'image-' + image_id[-4:],
+            'status': 'active', 'visibility': 'public', 'is_public': True,
+            'container_format': 'bare', 'disk_format': disk_format,
+            'size': len(data), 'min_ram': 0, 'min_disk': 0,
+            'created_at': stamp, 'updated_at': stamp, 'deleted': False,
+            'deleted_at': None, 'protected': False,
+            'properties': {}}, data=io.BytesIO(data))
+
+    def _vdi_bytes(self, pool, vdi, length):
+        return self.pools[pool].vdi_bytes(vdi)[:length]
+
+    def test_vhd_server_rescued_from_a_raw_image_moves_pools(self):
+        server = self._create_server(host='cmp-a1', networks='none',
+                                     image_uuid=VHD_IMAGE)
+        pool, vm = self.the_vm(server)
+        root = self.layout(vm)[0][1]
+        self.assertEqual(VHD_DATA, self._vdi_bytes(pool, root,
+                                                   len(VHD_DATA)))
+        self.api.post_server_action(server['id'], {'rescue': {
+            'rescue_image_ref': RESCUE_IMAGE}})
+        server = self._wait_for_state_change(server, 'RESCUE')
+        pool, vm = self.the_vm(server)
+        self.assertEqual(RESCUE_DATA, self._vdi_bytes(
+            pool, self.layout(vm)[0][1], len(RESCUE_DATA)))
+        self.assertEqual(RESCUE_IMAGE, self._instance(
+            server).system_metadata['rescue_lm_image_ref'])
+
+        # A failure inside XAPI first: rolled back, nothing moved.
+        self.pools['pool-a'].faults.inject(
+            'VM.migrate_send', code='SR_BACKEND_FAILURE_44',
+            params=['', 'There is insufficient space', ''], times=1)
+        self._live_migrate_action(server, host='cmp-b1')
+        self._wait_for_migration_status(server, ['failed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a1', self._host_of(server))
+        self.assertEqual('pool-a', self.the_vm(server)[0])
+        self.assertEqual(set(), {p for (p, _k, _d) in self.disks_of(server)
+                                 if p == 'pool-b'})
+
+        # Then for real.
+        self._live_migrate_action(server, host='cmp-b1')
+        migration = self._wait_for_migration_status(server, ['completed'])
+        self.assertEqual('cmp-b1', migration['dest_compute'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        pool, vm = self.the_vm(server)
+        self.assertEqual(('pool-b', 'xs-b1'), (pool, vm['resident_on']))
+        self.assertEqual(RESCUE_DATA, self._vdi_bytes(
+            pool, self.layout(vm)[0][1], len(RESCUE_DATA)))
+
+        server = self._unrescue_server(server)
+        pool, vm = self.the_vm(server)
+        self.assertEqual('pool-b', pool)
+        self.assertEqual(VHD_DATA, self._vdi_bytes(
+            pool, self.layout(vm)[0][1], len(VHD_DATA)))
+        self.assertEqual({('pool-b', 'root', '0')},
+                         set(self.disks_of(server)))
