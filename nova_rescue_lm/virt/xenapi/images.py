@@ -11,6 +11,7 @@ import tempfile
 
 from nova import exception
 from nova.image import glance
+from nova import objects
 from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
@@ -47,6 +48,10 @@ class ImageOps:
     def __init__(self, session):
         self._session = session
         self._glance = glance.API()
+
+    def image_meta(self, context, image_id):
+        return objects.ImageMeta.from_image_ref(context, self._glance,
+                                                image_id)
 
     def create_vdi(self, sr_ref, name, size, tags, description=''):
         return self._session.call('VDI.create', {

@@ -304,8 +304,8 @@ class VMOps:
             self._start(vm_ref)
 
     def _rebuild_rescue_vm(self, context, instance, network_info):
-        image_meta = objects.ImageMeta.from_image_ref(
-            context, self._images._glance, rescue_record.image_ref(instance))
+        image_meta = self._images.image_meta(
+            context, rescue_record.image_ref(instance))
         rescue_vdi = [vdi for vdi, rec in records.instance_disks(
             self._session, instance.uuid).items()
             if records.disk_type(rec) == records.RESCUE]

@@ -273,3 +273,18 @@ class RescueTest(base.XenAPIDriverTestCase):
         self.driver.destroy(self.context, self.inst, [])
         self.assertEqual([], self.vms_of(self.inst))
         self.assertEqual({}, self.disks_of(self.inst))
+
+    def test_host_boot_brings_back_the_vm_the_database_describes(self):
+        self.rescue()
+        vm = self.the_vm(self.inst)
+        # The host rebooted: the VM is halted.
+        self.driver._session.call('VM.hard_shutdown', vm['ref'])
+        self.driver.resume_state_on_host_boot(self.context, self.inst, [],
+                                              None)
+        vm = self.the_vm(self.inst)
+        self.assertEqual(('rescue', 'Running'), (
+            vm['other_config']['nova_rescue_lm_role'], vm['power_state']))
+        # Running already: left alone.
+        self.driver.resume_state_on_host_boot(self.context, self.inst, [],
+                                              None)
+        self.assertEqual(vm['ref'], self.the_vm(self.inst)['ref'])
