@@ -208,6 +208,21 @@ class TestNovaCLI(CLITestBase):
         self.assertIn('(HTTP 409)', err)
         self._stays(server)
 
+    def test_version_list_shows_the_client_accepts_2_105(self):
+        """The check the usage guide gives operators."""
+        code, out, err = self._nova('--os-compute-api-version', '2.105',
+                                    'version-list')
+        self.assertEqual(0, code, err)
+        self.assertIn('Client supported API versions:\nMinimum version 2.1\n'
+                      'Maximum version 2.105\n', out)
+        self.assertRegex(out, r'\| v2\.1 +\| CURRENT +\| \S+ +\| 2\.1 +\| '
+                              r'2\.105 +\|')
+        self._stock()
+        code, out, err = self._nova('--os-compute-api-version', '2.105',
+                                    'version-list')
+        self.assertEqual(1, code)
+        self.assertIn("The valid version range is '2.1' to '2.96'", err)
+
     def test_other_commands_at_2_105(self):
         server = self._rescued()
         code, out, err = self._nova('--os-compute-api-version', '2.105',
