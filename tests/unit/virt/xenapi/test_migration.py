@@ -248,6 +248,31 @@ class CrossPoolTest(MigrationTestBase):
             c['nova_disk_type']
             for c in self.disks_of(inst, self.sim_b).values()})
 
+    def test_disks_that_arrive_untagged_are_tagged_again(self):
+        inst = self.spawn(self.src, self.make_instance(swap=64))
+        self.rescue(self.src, inst)
+        planned = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        checked = self.dest.pre_live_migration(
+            self.context, inst, None, [], None,
+            xen_migrate_data.to_stock(planned))
+        calls = Calls()
+        self.src.live_migration(self.context, inst, 'dest', calls.post,
+                                calls.recover, False, over_rpc(checked))
+        self.assertEqual(1, len(calls.posts))
+        # Say the destination pool kept no VDI other_config on import.
+        for vdi in self.sim_b.vdis():
+            for key in vdi['other_config']:
+                base.xapi_call(self.sim_b, 'VDI.remove_from_other_config',
+                               vdi['ref'], key)
+        self.dest.post_live_migration_at_destination(self.context, inst, [])
+        kinds = {int(cfg.get('nova_userdevice', -1)): cfg['nova_disk_type']
+                 for cfg in self.disks_of(inst, self.sim_b).values()}
+        self.assertEqual({-1: 'rescue', 0: 'root', 1: 'swap'}, kinds)
+        self.dest.unrescue(self.context, inst)
+        vm = self.the_vm(inst, self.sim_b)
+        self.assertEqual([0, 1], [dev for dev, _v, _b in self.layout(vm)])
+
     def test_xapi_refusal_at_check_time_moves_nothing(self):
         inst = self.spawn(self.src, self.make_instance())
         self.rescue(self.src, inst)

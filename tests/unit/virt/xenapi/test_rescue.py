@@ -288,3 +288,19 @@ class RescueTest(base.XenAPIDriverTestCase):
         self.driver.resume_state_on_host_boot(self.context, self.inst, [],
                                               None)
         self.assertEqual(vm['ref'], self.the_vm(self.inst)['ref'])
+
+    def test_guest_without_shutdown_support_is_shut_down_hard(self):
+        # XAPI refuses a clean shutdown to a guest without PV drivers.
+        self.sim.faults.inject('VM.clean_shutdown',
+                               code='VM_LACKS_FEATURE_SHUTDOWN',
+                               params=[self.the_vm(self.inst)['ref']])
+        self.driver.power_off(self.inst, timeout=30)
+        self.assertEqual(1, self.sim.faults.count('VM.hard_shutdown'))
+        self.assertEqual('Halted', self.the_vm(self.inst)['power_state'])
+
+    def test_guest_without_reboot_support_is_rebuilt(self):
+        self.sim.faults.inject('VM.clean_reboot',
+                               code='VM_LACKS_FEATURE',
+                               params=[self.the_vm(self.inst)['ref']])
+        self.driver.reboot(self.context, self.inst, [], 'SOFT')
+        self.assert_unrescued()
