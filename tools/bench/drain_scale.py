@@ -119,7 +119,13 @@ def linearity(sizes, medians):
 
 
 def figures(raw, sizes, label='harness, fake libvirt', prefix='drain',
-            r2_goal=0.98, ratio_goal=1.1):
+            r2_goal=0.98, ratio_goal=1.1, strict_ratio=True):
+    """Linearity per kind, and rescued / active.
+
+    Linear: R squared of a least-squares line through the medians at least
+    ``r2_goal`` and, with ``strict_ratio``, t(N max) / t(N min) no more
+    than N max / N min (time does not grow faster than N).
+    """
     samples = raw['samples']
     medians = {kind: [stats.median(samples[kind][n]) for n in sizes]
                for kind in PAIRS}
@@ -132,10 +138,13 @@ def figures(raw, sizes, label='harness, fake libvirt', prefix='drain',
             '%s.linear_%s' % (prefix, kind),
             'Drain (%s): total time vs N, %s servers, linear fit' % (
                 label, kind),
-            lin['r2'], unit='R2', goal='R2 >= %g, t(%d)/t(%d) <= %d' % (
-                r2_goal, sizes[-1], sizes[0], sizes[-1] // sizes[0]),
+            lin['r2'], unit='R2',
+            goal=('R2 >= %g, t(%d)/t(%d) <= %d' % (
+                r2_goal, sizes[-1], sizes[0], sizes[-1] // sizes[0])
+                if strict_ratio else 'R2 >= %g' % r2_goal),
             met=(lin['r2'] >= r2_goal and
-                 lin['t_max_over_t_min'] <= lin['n_max_over_n_min']),
+                 (not strict_ratio or
+                  lin['t_max_over_t_min'] <= lin['n_max_over_n_min'])),
             spread='%s; slope %.2f s/server, intercept %.2f s; t(%d)/t(%d) '
                    '= %.1f' % (per_n, lin['slope'], lin['intercept'],
                                sizes[-1], sizes[0],
