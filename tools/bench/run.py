@@ -170,10 +170,11 @@ def _bed_unavailable(args):
 
 
 def run_bed(args, workdir):
+    """(results or None, figures, whether nothing went wrong)."""
     reason = _bed_unavailable(args)
     if reason:
         say('real bed: %s' % reason)
-        return None, _missing('bed', reason)
+        return {'skipped': reason}, _missing('bed', reason), True
     out = os.path.join(workdir, 'bed.jsonl')
     env = dict(os.environ)
     env.update({
@@ -194,12 +195,18 @@ def run_bed(args, workdir):
     figs = [fig for line in lines for fig in line.get('figures', [])]
     failed = ['%s: %s' % (line['name'], line['error'])
               for line in lines if not line['passed']]
+    for i, line in enumerate(lines):
+        if not line['passed']:
+            figs.append(report.skipped(
+                'bed.failed.%d' % i, line['name'],
+                'failed: %s' % line['error'][:300]))
     if not figs:
         why = 'the bed run produced no figures (run.sh exit %s)' % rc
         if failed:
             why += ': ' + '; '.join(failed)
-        return {'rc': rc, 'sections': lines}, _missing('bed', why)
-    return {'rc': rc, 'sections': lines, 'failed': failed}, figs
+        return {'rc': rc, 'sections': lines}, _missing('bed', why), False
+    return {'rc': rc, 'sections': lines, 'failed': failed}, figs, \
+        not failed
 
 
 def main(argv=None):
@@ -247,9 +254,9 @@ def main(argv=None):
         ran_ok &= data is not None
         figures.extend(figs)
     if 'bed' in parts:
-        data, figs = run_bed(args, workdir)
+        data, figs, ok = run_bed(args, workdir)
         results['parts']['bed'] = data
-        ran_ok &= data is not None and not data.get('failed')
+        ran_ok &= ok
         figures.extend(figs)
     results['figures'] = figures
     results['seconds'] = time.monotonic() - started
@@ -259,9 +266,11 @@ def main(argv=None):
     print('nova-rescue-lm benchmarks (%s; %.0f s in all)%s' % (
         info['date'], results['seconds'],
         ' -- QUICK: fewer repetitions' if args.quick else ''))
+    bed_ran = 'bed' in parts and 'skipped' not in (
+        results['parts'].get('bed') or {'skipped': True})
     print('machine: %s, %s cores, %s GiB RAM%s' % (
         info.get('cpu'), info.get('cores'), info.get('memory_gib'),
-        '' if 'bed' not in parts else ', guests under TCG'))
+        ', bed guests under TCG' if bed_ran else ''))
     print(report.render_table(figures))
     missed = [f for f in figures if f['met'] is False]
     skipped = [f for f in figures if f.get('skipped')]
