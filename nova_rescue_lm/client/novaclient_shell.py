@@ -27,10 +27,10 @@ what the API expects: 2.105 differs from 2.104 only in accepting
 ``os-migrateLive`` for rescued servers.
 """
 
-import functools
-import importlib.abc
+# Python runs this module at start-up (via the .pth file): it imports only
+# what the interpreter has already loaded; the rest is imported when
+# novaclient.shell is.
 import importlib.machinery
-from importlib import metadata
 import os
 import sys
 
@@ -49,6 +49,7 @@ _PATCHED = '_nova_rescue_lm_patched'
 
 def unsupported_reason(shell_module):
     """Why this python-novaclient must not be patched, or None."""
+    from importlib import metadata
     try:
         version = metadata.version('python-novaclient')
     except metadata.PackageNotFoundError:
@@ -96,6 +97,8 @@ def asks_for_rescued_microversion(shell, argv):
 
 
 def _wrap(main):
+    import functools
+
     @functools.wraps(main)
     def main_allowing_rescued_microversion(self, argv):
         if not asks_for_rescued_microversion(self, argv):
@@ -160,7 +163,7 @@ def on_shell_import(shell_module):
         _refused(reason)
 
 
-class _PatchingLoader(importlib.abc.Loader):
+class _PatchingLoader:
     """novaclient.shell's own loader, then :func:`on_shell_import`."""
 
     def __init__(self, loader):
@@ -177,7 +180,7 @@ class _PatchingLoader(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-class ShellImportHook(importlib.abc.MetaPathFinder):
+class ShellImportHook:
     """Waits for ``novaclient.shell``; one shot, then leaves sys.meta_path."""
 
     def find_spec(self, fullname, path, target=None):
