@@ -473,7 +473,7 @@ def start(client, entry, block_migration, say, clock=time.monotonic):
         say('%s: %s' % (entry.result, entry.reason), entry)
         return False
     if resp.status_code == 202:
-        entry.result = MIGRATING
+        entry.result, entry.reason = MIGRATING, ''
         entry.started = clock()
         entry.request_id = resp.headers.get('x-openstack-request-id')
         say('migration started (microversion %s)' % entry.microversion,

@@ -412,6 +412,10 @@ class DrainTest(testtools.TestCase):
         self.assertEqual(drain.WOULD_MOVE, entries['r'].result)
         self.assertEqual('capability not checked: no placement endpoint '
                          'was given', entries['r'].reason)
+        # Sent anyway; once the API accepted it, the note is gone.
+        code, entries, out = self._drain(FakeClient(self._servers()))
+        self.assertEqual((drain.MOVED, ''),
+                         (entries['r'].result, entries['r'].reason))
 
     def test_shares_and_flavors_are_blockers(self):
         servers = self._servers(2)
