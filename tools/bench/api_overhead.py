@@ -60,7 +60,7 @@ import stats  # noqa: E402
 SERVERS = 10
 HOSTS = ('bench-h1', 'bench-h2')
 
-DEFAULTS = {'detail': 300, 'migrate': 60, 'warmup_detail': 20,
+DEFAULTS = {'detail': 240, 'migrate': 48, 'warmup_detail': 20,
             'warmup_migrate': 2, 'processes': 3}
 QUICK = {'detail': 100, 'migrate': 16, 'warmup_detail': 10,
          'warmup_migrate': 2, 'processes': 1}
