@@ -181,7 +181,9 @@ def run_bed(args, workdir):
         'E2E_VENV': sys.prefix, 'E2E_SCRIPT': BED_SCRIPT,
         'E2E_MODES': args.modes, 'E2E_BENCH_OUT': out,
         'E2E_BENCH_REPS': str(2 if args.quick else 4),
+        'E2E_BENCH_UNRESCUE_REPS': str(2 if args.quick else 4),
         'E2E_BENCH_DRAIN': '1 2' if args.quick else '1 2 3',
+        'E2E_BENCH_DRAIN_ROUNDS': str(1 if args.quick else 2),
     })
     say('real bed: tools/e2e/run.sh with E2E_SCRIPT=tests/e2e/bench.py, '
         'E2E_MODES="%s" (waits if another bed runs on this machine)'
