@@ -8,10 +8,11 @@ to lift the cap, and nothing else in the shell runs third-party code before
 that check.
 
 So the package ships a start-up hook: ``nova-rescue-lm-novaclient.pth`` in
-site-packages calls :func:`install_import_hook` when Python starts. That
-only puts an import hook on ``sys.meta_path`` that waits for
-``novaclient.shell``; a process that never imports it (nova-api,
-nova-compute, the ``openstack`` CLI, ...) is not changed in any other way.
+site-packages calls :func:`install_for_nova_cli` when Python starts. In the
+``nova`` CLI's process (and only there: ``sys.argv[0]`` is the ``nova``
+script) it puts an import hook on ``sys.meta_path`` that waits for
+``novaclient.shell``; every other process (nova-api, nova-compute, the
+``openstack`` CLI, ...) is left exactly as it was.
 When ``novaclient.shell`` is imported, the installed python-novaclient is
 checked and, if it is a release this module was verified against,
 ``OpenStackComputeShell.main`` is wrapped: a run that asks for exactly
@@ -199,8 +200,28 @@ def _remove_hooks():
                         if not isinstance(finder, ShellImportHook)]
 
 
+#: Program names of the nova CLI (its console script).
+NOVA_CLI_NAMES = ('nova', 'nova.exe')
+
+
+def install_for_nova_cli(argv=None):
+    """What the .pth file runs at start-up: the hook, in the nova CLI only.
+
+    Every other process in the environment (nova-api, nova-compute under
+    eventlet, the openstack CLI, tests, ...) returns here having touched
+    nothing: an import finder on ``sys.meta_path`` is not free for all of
+    them (it broke eventlet-mode nova services in the functional tests).
+    """
+    try:
+        argv = sys.argv if argv is None else argv
+        if argv and os.path.basename(argv[0]) in NOVA_CLI_NAMES:
+            install_import_hook()
+    except Exception:  # a start-up hook must never stop Python
+        pass
+
+
 def install_import_hook():
-    """What the .pth file runs at start-up; cheap, idempotent, never raises.
+    """Wait for novaclient.shell; cheap, idempotent, never raises.
 
     If novaclient.shell is already imported, it is patched at once.
     """

@@ -256,15 +256,7 @@ class Section(object):
 
     def run(self, fn):
         print('\n=== bench: %s' % self.name, flush=True)
-        t0 = time.time()
-        ok, err = True, ''
-        try:
-            fn(self)
-        except Failed as e:
-            ok, err = False, str(e)
-        except Exception as e:  # noqa: report, do not hide
-            ok, err = False, '%s: %s' % (type(e).__name__, e)
-        total = time.time() - t0
+        ok, err, total = e2e.run_step(fn, self)
         for fig in self.figures:
             fig['details']['mode'] = self.args.mode
         print('%s bench: %s (%.0fs)%s' % ('PASS' if ok else 'FAIL',

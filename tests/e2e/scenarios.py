@@ -199,6 +199,20 @@ def action_events(sid):
     return out
 
 
+def run_step(fn, arg):
+    """Run FN(ARG); return (passed, error text, seconds). A failure is
+    reported, never raised, so the next scenario still runs."""
+    t0 = time.time()
+    ok, err = True, ''
+    try:
+        fn(arg)
+    except Failed as e:
+        ok, err = False, str(e)
+    except Exception as e:  # noqa: report, do not hide
+        ok, err = False, '%s: %s' % (type(e).__name__, e)
+    return ok, err, time.time() - t0
+
+
 class Scenario(object):
     def __init__(self, name, results):
         self.name = name
@@ -216,15 +230,7 @@ class Scenario(object):
 
     def run(self, fn):
         print('\n=== %s' % self.name, flush=True)
-        t0 = time.time()
-        ok, err = True, ''
-        try:
-            fn(self)
-        except Failed as e:
-            ok, err = False, str(e)
-        except Exception as e:  # noqa: report, do not hide
-            ok, err = False, '%s: %s' % (type(e).__name__, e)
-        total = time.time() - t0
+        ok, err, total = run_step(fn, self)
         res = 'PASS' if ok else 'FAIL'
         tim = ', '.join('%s %.1fs' % t for t in self.timings)
         print('%s %s (%.1fs total; %s)%s%s' % (

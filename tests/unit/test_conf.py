@@ -10,7 +10,11 @@ from nova_rescue_lm import conf
 
 class ListOptsTest(testtools.TestCase):
 
-    def test_generator_renders_the_rescue_lm_group(self):
+    def test_both_groups_are_listed(self):
+        self.assertEqual({'rescue_lm', 'xenserver'},
+                         {group.name for group, _ in conf.list_opts()})
+
+    def test_generator_renders_both_groups(self):
         out = self.useFixture(fixtures.TempDir()).join('x.conf')
         gen_conf = cfg.ConfigOpts()
         generator.register_cli_opts(gen_conf)
@@ -21,6 +25,9 @@ class ListOptsTest(testtools.TestCase):
             sample = f.read()
         self.assertIn('[rescue_lm]', sample)
         self.assertIn('#live_migrate_rescued = true', sample)
+        self.assertIn('[xenserver]', sample)
+        self.assertIn('#connection_url = <None>', sample)
+        self.assertIn('#sr_matching_filter = default-sr:true', sample)
 
     def test_every_option_has_help(self):
         for group, opts in conf.list_opts():

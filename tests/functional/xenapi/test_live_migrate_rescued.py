@@ -217,16 +217,21 @@ class TestRollback(base.XenAPITestBase):
         self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
 
 
+def _start_two_pools(test):
+    """Computes cmp-a1 and cmp-b1, each alone in its own pool."""
+    test.flags(live_migration_wait_for_vif_plug=False, group='compute')
+    test.start_compute('cmp-a1', test.start_pool('pool-a', ('xs-a1',)),
+                       'xs-a1')
+    test.start_compute('cmp-b1', test.start_pool('pool-b', ('xs-b1',)),
+                       'xs-b1')
+
+
 class TestAcrossPools(base.XenAPITestBase):
     """Each compute in its own pool: VM and disks move with migrate_send."""
 
     def setUp(self):
         super().setUp()
-        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
-        self.start_compute('cmp-a1', self.start_pool('pool-a', ('xs-a1',)),
-                           'xs-a1')
-        self.start_compute('cmp-b1', self.start_pool('pool-b', ('xs-b1',)),
-                           'xs-b1')
+        _start_two_pools(self)
 
     def test_rescue_migrate_unrescue_on_the_other_pool(self):
         server = self._create_server(
@@ -301,11 +306,7 @@ class TestAcrossPoolsWithImages(base.XenAPITestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
-        self.start_compute('cmp-a1', self.start_pool('pool-a', ('xs-a1',)),
-                           'xs-a1')
-        self.start_compute('cmp-b1', self.start_pool('pool-b', ('xs-b1',)),
-                           'xs-b1')
+        _start_two_pools(self)
         self._add_image(VHD_IMAGE, 'vhd', vhd.make_dynamic(
             VHD_DATA, size=64 * 1024 * 1024))
         self._add_image(RESCUE_IMAGE, 'raw', RESCUE_DATA)

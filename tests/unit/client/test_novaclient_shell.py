@@ -247,18 +247,33 @@ class ImportHookTest(testtools.TestCase):
 class StartUpTest(testtools.TestCase):
     """The .pth file in a site directory, in a fresh interpreter."""
 
-    def _python(self, code, *argv):
+    def _python(self, code, *argv, program='nova'):
+        """Run CODE as a script named PROGRAM (the nova CLI by default)
+        in an interpreter whose site directory holds the .pth file."""
         site_dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, site_dir)
         shutil.copy(PTH, site_dir)
         env = dict(os.environ, PYTHONPATH=REPO_ROOT,
                    OS_AUTH_URL='http://127.0.0.1:9', OS_PROJECT_ID='p')
         env.pop('OS_COMPUTE_API_VERSION', None)
-        script = ('import site, sys; site.addsitedir(%r)\n' % site_dir +
-                  code)
+        script = os.path.join(site_dir, program)
+        with open(script, 'w') as f:
+            # .pth files are read for site directories, as at start-up
+            f.write('import site, sys\nsite.addsitedir(%r)\n' % site_dir +
+                    code)
         return subprocess.run(
-            [sys.executable, '-c', script] + list(argv), env=env,
+            [sys.executable, script] + list(argv), env=env,
             capture_output=True, text=True, timeout=120)
+
+    def test_pth_leaves_other_programs_alone(self):
+        for program in ('nova-compute', 'nova-api', 'openstack'):
+            result = self._python(
+                'import nova_rescue_lm.client.novaclient_shell as m\n'
+                'print(any(isinstance(f, m.ShellImportHook) '
+                'for f in sys.meta_path))\n', program=program)
+            self.assertEqual((0, ['False']),
+                             (result.returncode, result.stdout.split()),
+                             result.stderr)
 
     def test_pth_patches_novaclient_shell_when_it_is_imported(self):
         result = self._python(

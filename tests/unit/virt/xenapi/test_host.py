@@ -4,11 +4,8 @@ import fixtures
 from nova.compute import provider_tree
 from nova import exception
 import os_resource_classes as orc
-from oslo_config import cfg
-from oslo_config import generator
 
 from nova_rescue_lm import capability
-from nova_rescue_lm import conf
 from nova_rescue_lm.virt.xenapi import driver
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 from tests.unit.virt.xenapi import base
@@ -95,20 +92,3 @@ class ConfigurationTest(base.XenAPIDriverTestCase):
     def test_wrong_password_stops_the_service(self):
         self.assertRaises(xenapi_session.XenAPIConnectionError,
                           self.make_driver, connection_password='nope')
-
-    def test_options_are_listed_with_help_for_the_generator(self):
-        groups = {group.name: opts for group, opts in conf.list_opts()}
-        self.assertEqual({'rescue_lm', 'xenserver'}, set(groups))
-        for opt in groups['xenserver']:
-            self.assertTrue(opt.help and opt.help.strip(), opt.name)
-        out = self.useFixture(fixtures.TempDir()).join('x')
-        gen_conf = cfg.ConfigOpts()
-        generator.register_cli_opts(gen_conf)
-        gen_conf(args=['--namespace', 'nova_rescue_lm',
-                       '--output-file', out])
-        generator.generate(gen_conf)
-        with open(out) as f:
-            sample = f.read()
-        self.assertIn('[xenserver]', sample)
-        self.assertIn('#connection_url = <None>', sample)
-        self.assertIn('#sr_matching_filter = default-sr:true', sample)
