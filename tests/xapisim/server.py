@@ -30,7 +30,43 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.api = api
         self.connections = set()
         self.conn_lock = threading.Lock()
+        self._stopping = False
         super().__init__(address, _Handler)
+
+    # socketserver's own loop waits in the selector class it bound when it
+    # was imported: in an eventlet-patched process that imported socketserver
+    # before patching (nova's functional tests do, depending on which test
+    # modules load first), that is the real poll(), which blocks every green
+    # thread and the simulator never answers. A blocking accept() on the
+    # listening socket yields properly in both concurrency modes.
+
+    def serve_forever(self, poll_interval=None):
+        while not self._stopping:
+            try:
+                request, client_address = self.get_request()
+            except OSError:
+                if self._stopping:
+                    break
+                raise
+            if self._stopping:
+                self.shutdown_request(request)
+                break
+            if self.verify_request(request, client_address):
+                try:
+                    self.process_request(request, client_address)
+                except Exception:
+                    self.handle_error(request, client_address)
+                    self.shutdown_request(request)
+            else:
+                self.shutdown_request(request)
+
+    def shutdown(self):
+        """Stop the loop: flag it, then wake its accept()."""
+        self._stopping = True
+        try:
+            socket.create_connection(self.server_address, timeout=2).close()
+        except OSError:
+            pass
 
     def process_request_thread(self, request, client_address):
         with self.conn_lock:
@@ -255,7 +291,6 @@ def start(api, host='127.0.0.1', port=0):
     server.api_import = lambda handler, args: import_raw_vdi(
         api, handler, args)
     thread = threading.Thread(target=server.serve_forever,
-                              kwargs={'poll_interval': 0.05},
                               name='xapisim-%d' % server.server_port,
                               daemon=True)
     thread.start()
