@@ -439,10 +439,7 @@ def main(argv=None):
            'raw': {'detail_cpu': raw['detail'], 'migrate_cpu': raw['migrate'],
                    'detail_wall': raw['detail_wall'],
                    'migrate_wall': raw['migrate_wall']}}
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(out, f, indent=1)
-    print(report.render_table(figs))
+    report.emit(out, args.json)
     print('api_overhead: %.0fs; nova log %s.N' % (out['seconds'], log_path))
     return 0
 

@@ -24,7 +24,6 @@ does not round every time up to 2 s.
 
 import argparse
 import io
-import json
 import os
 import sys
 import tempfile
@@ -192,10 +191,7 @@ def main(argv=None):
            'seconds': time.monotonic() - started, 'log': log_path,
            'package': raw['package'], 'figures': figs,
            'raw': raw['samples'], 'server_statuses': raw['statuses']}
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(out, f, indent=1)
-    print(report.render_table(figs))
+    report.emit(out, args.json)
     print('drain_scale: %.0fs; nova log %s' % (out['seconds'], log_path))
     return 0
 

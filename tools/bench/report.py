@@ -9,6 +9,7 @@ A figure is a plain dict (so it goes to JSON unchanged)::
 ``met`` is None when the figure has no goal (context) or was not measured.
 """
 
+import json
 import textwrap
 
 
@@ -85,3 +86,12 @@ def render_table(figures, width=100):
                 lines.append('    ' + line)
     lines.append(sep)
     return '\n'.join(lines)
+
+
+def emit(result, json_path):
+    """Write one benchmark's result to JSON_PATH (if given) and print its
+    figures as a table."""
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(result, f, indent=1)
+    print(render_table(result['figures']))
