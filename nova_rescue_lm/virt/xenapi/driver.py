@@ -99,6 +99,9 @@ class XenAPIDriver(driver.ComputeDriver):
 
     def get_available_resource(self, nodename):
         resources = self._connected().resources()
+        # The node identity this driver reported once (nova's resource
+        # tracker would otherwise ask nova.virt.node again on every update).
+        resources['uuid'] = next(iter(self.get_nodenames_by_uuid()))
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
         resources['stats'] = {capability.STAT: str(bool(
