@@ -232,7 +232,8 @@ class XenAPIDriver(driver.ComputeDriver):
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
         # Answered to the source compute directly: it may carry our data.
-        return self._migration.plan(instance, base=migrate_data)
+        return self._migration.plan(instance, base=migrate_data,
+                                    network_info=network_info)
 
     def live_migration(self, context, instance, dest,
                        post_method, recover_method, block_migration=False,

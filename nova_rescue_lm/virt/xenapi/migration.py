@@ -30,8 +30,12 @@ class MigrationOps:
 
     # destination
 
-    def plan(self, instance, base=None):
-        """What the source needs to send ``instance``'s VM to this host."""
+    def plan(self, instance, base=None, network_info=None):
+        """What the source needs to send ``instance``'s VM to this host.
+
+        ``network_info`` is what nova hands pre_live_migration; the
+        pre-check has none and reads the instance's cache.
+        """
         data = xen_migrate_data.from_stock(base)
         data.xapi_pool_uuid = self._host.pool_uuid
         data.xapi_host_uuid = self._host.uuid
@@ -50,7 +54,8 @@ class MigrationOps:
         data.destination_sr_ref = self._host.sr_ref()
         data.vif_networks = {
             vif['address']: self._host.network_ref(vif)
-            for vif in instance.get_network_info()}
+            for vif in (network_info if network_info is not None
+                        else instance.get_network_info())}
         try:
             data.migrate_send_data = self._session.call(
                 'host.migrate_receive', self._host.ref,
