@@ -238,6 +238,15 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
 
     # BIOS server, UEFI (legacy) rescue image
 
+    def _move_and_unrescue(self, server, migrate):
+        """Live-migrate the rescued server to dest if asked, unrescue it;
+        return the host it ends on and the server."""
+        host = 'src'
+        if migrate:
+            server = self._live_migrate(server)
+            host = 'dest'
+        return host, self._unrescue_server(server)
+
     def _bios_server_uefi_rescue(self, rescue_image, migrate):
         server = self._boot(uuids.bios_image)
         self.assertEqual((None, None, None, None),
@@ -249,11 +258,7 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             (CODE_SECBOOT if secure else CODE, 'pflash',
              'yes' if secure else 'no', self._nvram_of(server)),
             self._firmware('src', server))
-        host = 'src'
-        if migrate:
-            server = self._live_migrate(server)
-            host = 'dest'
-        server = self._unrescue_server(server)
+        host, server = self._move_and_unrescue(server, migrate)
         self._assert_bios(host, server)
 
     def test_bios_server_uefi_rescue_unrescue(self):
@@ -278,11 +283,7 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             (CODE_SECBOOT if rescue_secure else CODE, 'pflash',
              'yes' if rescue_secure else 'no', before[3]),
             self._firmware('src', server))
-        host = 'src'
-        if migrate:
-            server = self._live_migrate(server)
-            host = 'dest'
-        server = self._unrescue_server(server)
+        host, server = self._move_and_unrescue(server, migrate)
         self._assert_uefi(host, server, before,
                           secure=image == uuids.uefi_sb_image)
 
