@@ -108,8 +108,9 @@ expires nova rolls the migration back and the server stays where it was.
         help="""
 The XAPI host whose VMs this nova-compute manages, given by its name label
 or uuid; it is also the node name nova records. Every host of a pool runs
-its own nova-compute with the same ``connection_url`` and its own
-``xapi_host``. When unset, the host the connection logs in to.
+its own nova-compute with its own ``xapi_host``. When unset, the host
+``connection_url`` names: the pool master, or the pool member whose
+management address (or host name) is in that URL.
 """),
     cfg.StrOpt(
         'sr_matching_filter',

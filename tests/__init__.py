@@ -1,0 +1,15 @@
+"""nova-rescue-lm's tests.
+
+Nova's concurrency mode is chosen here, before any test module imports
+anything: eventlet monkey patching, or with
+``OS_NOVA_DISABLE_EVENTLET_PATCHING=1`` native threads with eventlet
+forbidden (``nova.monkey_patch``, as nova's own test packages do). Patching
+any later lets a module such as oslo.db's enginefacade keep the real
+``threading.local``; green threads then share one database transaction per
+request context and a write made in one of them can vanish (seen as a lost
+instance network info cache when a discovery imported the unit tests first).
+"""
+
+from nova import monkey_patch
+
+monkey_patch.patch()

@@ -63,6 +63,14 @@ def _vbd_device_name(userdevice):
     return 'xvd' + name
 
 
+def host_address(index):
+    """The management address of the pool's ``index``-th host (0: the
+    master). Each host has its own loopback address, so a member's endpoint
+    can listen on the master's port, and the master's address alone (all
+    that XAPI's HOST_IS_SLAVE gives) leads a client back to the master."""
+    return '127.0.0.%d' % (index + 1)
+
+
 class Method(object):
 
     def __init__(self, fn, nparams, nopt=0, session=True, locked=True,
@@ -117,7 +125,7 @@ class Api(object):
                 'last_updated': _now()})
             host = db.create('host', {
                 'name_label': name, 'hostname': name,
-                'address': '127.0.0.1', 'metrics': metrics,
+                'address': host_address(index), 'metrics': metrics,
                 'software_version': {
                     'product_brand': 'xapisim', 'product_version': '8.2.1',
                     'platform_version': '3.2.1', 'xapi': '1.20',
@@ -144,7 +152,7 @@ class Api(object):
                 db.create('PBD', {'host': host, 'SR': shared,
                                   'device_config': {'target': '127.0.0.1'}})
             db.create('PIF', {
-                'network': network, 'host': host, 'IP': '127.0.0.1',
+                'network': network, 'host': host, 'IP': host_address(index),
                 'MAC': '02:00:00:00:%02x:%02x' % (id(self) % 256, index)})
             dom0 = db.create('VM', {
                 'name_label': 'Control domain on host: %s' % name,
@@ -184,6 +192,10 @@ class Api(object):
     @property
     def master(self):
         return self.db.get('pool', self.pool_ref)['master']
+
+    @property
+    def master_address(self):
+        return self.db.get('host', self.master)['address']
 
     # ------------------------------------------------------------------
     # dispatch
@@ -1173,3 +1185,28 @@ class Api(object):
 
     def receive_vm(self, payload):
         return migration.receive_vm(self, payload)
+
+
+class MemberApi(object):
+    """What a pool member (not the master) answers on its own address.
+
+    XAPI refuses a password login on a member with ``HOST_IS_SLAVE`` and
+    the master's address; a session made on the master is good on every
+    host of the pool, so other calls are the pool's (the master's) answers.
+    """
+
+    _REFUSED = ('session.login_with_password',)
+
+    def __init__(self, master_api):
+        self._master_api = master_api
+
+    def dispatch(self, method, params):
+        if method.lower().replace('async.', '', 1) in self._REFUSED:
+            with self._master_api.lock:
+                address = self._master_api.master_address
+            self._master_api.faults.check(method + '@member')
+            raise XapiError('HOST_IS_SLAVE', address)
+        return self._master_api.dispatch(method, params)
+
+    def __getattr__(self, name):
+        return getattr(self._master_api, name)

@@ -32,6 +32,7 @@ class Simulator(object):
         self.faults = faults_mod.Faults()
         self.api = api_mod.Api(self, self.faults)
         self._server = None
+        self._members = {}
         self.url = None
 
     # -- life cycle ------------------------------------------------------
@@ -42,7 +43,35 @@ class Simulator(object):
         self.api.url = self.url
         return self
 
+    def member_url(self, host_name):
+        """URL of pool member ``host_name`` (any host but the master).
+
+        It listens on that host's own loopback address at the master's
+        port and, as XAPI does, refuses password logins with
+        ``HOST_IS_SLAVE`` naming the master's address; other calls get the
+        pool's answers.
+        """
+        if host_name not in self._members:
+            with self.api.lock:
+                ref = self.api.host_refs[host_name]
+                if ref == self.api.master:
+                    raise ValueError('%s is the pool master: use url'
+                                     % host_name)
+                address = self.api.db.get('host', ref)['address']
+            server, thread = server_mod.start(
+                api_mod.MemberApi(self.api), host=address,
+                port=self._server.server_port)
+            self._members[host_name] = (server, thread)
+        server = self._members[host_name][0]
+        return 'http://%s:%d' % server.server_address[:2]
+
     def stop(self):
+        for server, thread in self._members.values():
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
+            thread.join(5)
+        self._members.clear()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

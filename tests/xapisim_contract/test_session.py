@@ -1,6 +1,7 @@
 """Sessions and the XML-RPC envelope: what every call relies on."""
 
 import threading
+import urllib.parse
 
 from os_xenapi.client import XenAPI
 
@@ -70,6 +71,35 @@ class SessionTest(base.ContractTestCase):
         vm = self.create_vm()
         self.x.VM.set_VCPUs_max(vm, 2)  # an XML-RPC <int>
         self.assertEqual('2', self.x.VM.get_VCPUs_max(vm))
+
+    def _member_url(self):
+        """URL of a host that is not the pool master (skips without)."""
+        master = self.master
+        for host in self.need_hosts(2):
+            if host == master:
+                continue
+            if self.sim is not None:
+                return self.sim.member_url(self.x.host.get_name_label(host))
+            url = urllib.parse.urlsplit(self.pool.url)
+            address = self.x.host.get_address(host)
+            netloc = address if url.port is None else '%s:%d' % (
+                address, url.port)
+            return urllib.parse.urlunsplit(url._replace(netloc=netloc))
+
+    def test_password_login_at_a_member_names_the_master(self):
+        result = self.raw('session.login_with_password', base.USER,
+                          base.PASSWORD, '1.0', 'test',
+                          url=self._member_url())
+        self.assertEqual('Failure', result['Status'])
+        self.assertEqual(
+            ['HOST_IS_SLAVE', self.x.host.get_address(self.master)],
+            result['ErrorDescription'])
+
+    def test_master_session_is_good_at_a_member(self):
+        result = self.raw('pool.get_all', self.session.handle,
+                          url=self._member_url())
+        self.assertEqual({'Status': 'Success', 'Value': [self.pool_ref]},
+                         result)
 
     def test_slave_local_login(self):
         result = self.raw('session.slave_local_login_with_password',

@@ -5,6 +5,8 @@ master; each one is told which host is its own (``[xenserver] xapi_host``),
 reports that host as its node and starts VMs there.
 """
 
+import socket
+
 from nova import exception
 from nova.objects import fields as obj_fields
 from oslo_log import log as logging
@@ -49,6 +51,10 @@ class HostOps:
         else:
             with session.session() as s:
                 self.ref = s.xenapi.session.get_this_host(s.handle)
+            if session.member_address:
+                # Logged in at the master, but connection_url named a
+                # member: that member is the host to manage.
+                self.ref = self._host_at(session.member_address)
         rec = session.call('host.get_record', self.ref)
         self.uuid = rec['uuid']
         self.name = rec['name_label']
@@ -75,6 +81,23 @@ class HostOps:
                 "names exactly one.") % {'host': wanted, 'count': len(refs),
                                          'url': session.url})
         return refs[0]
+
+    def _host_at(self, address):
+        try:
+            resolved = socket.gethostbyname(address)
+        except OSError:
+            resolved = address
+        records = self._session.call('host.get_all_records')
+        for ref, rec in records.items():
+            if rec['address'] in (address, resolved) or address in (
+                    rec['hostname'], rec['name_label']):
+                return ref
+        raise exception.NovaException(_(
+            "[xenserver] connection_url names %(address)s, a pool member "
+            "(XAPI sent the driver to the pool master at %(url)s), but no "
+            "host of the pool has that address; set [xenserver] xapi_host "
+            "to the host's name label or uuid.") % {
+                'address': address, 'url': self._session.url})
 
     # storage
 

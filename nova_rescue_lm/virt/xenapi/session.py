@@ -79,6 +79,7 @@ class SessionPool:
     def __init__(self, url, username, password, size=5, login_timeout=10,
                  call_timeout=300, ca_file=None):
         self.url = url
+        self.configured_url = url
         self._username = username
         self._password = password
         self._login_timeout = login_timeout
@@ -124,6 +125,14 @@ class SessionPool:
                     self.url = url
             return session
         raise XenAPIConnectionError(url=url, reason='no pool master found')
+
+    @property
+    def member_address(self):
+        """The address ``url`` was configured with when that turned out to
+        be a pool member (XAPI sent the pool to its master), else None."""
+        if self.url == self.configured_url:
+            return None
+        return parse.urlsplit(self.configured_url).hostname
 
     def _master_url(self, address):
         parts = parse.urlsplit(self.url)

@@ -58,10 +58,12 @@ class XenAPITestBase(integrated_helpers._IntegratedTestBase):
         self.pools[name] = sim
         return sim
 
-    def start_compute(self, hostname, sim, xapi_host):
-        """A nova-compute named ``hostname`` managing ``xapi_host``."""
+    def start_compute(self, hostname, sim, xapi_host, connection_url=None):
+        """A nova-compute named ``hostname`` managing ``xapi_host`` (None:
+        the host ``connection_url`` names, by default the pool master)."""
         self.flags(compute_driver=DRIVER)
-        self.flags(connection_url=sim.url, connection_username='root',
+        self.flags(connection_url=connection_url or sim.url,
+                   connection_username='root',
                    connection_password='secret', xapi_host=xapi_host,
                    integration_bridge='xenbr0', call_timeout=60,
                    migration_timeout=60, group='xenserver')

@@ -17,13 +17,19 @@ RESCUE_DATA = b'RAW-RESCUE-SYSTEM' * 100
 
 
 class TestWithinPool(base.XenAPITestBase):
-    """Two computes, one per host of one pool with shared storage."""
+    """Two computes, one per host of one pool with shared storage.
+
+    cmp-a1 names its host in ``xapi_host``; cmp-a2 is only pointed at its
+    host's own address (a pool member, which sends the login to the
+    master).
+    """
 
     def setUp(self):
         super().setUp()
         sim = self.start_pool('pool-a', ('xs-a1', 'xs-a2'))
         self.start_compute('cmp-a1', sim, 'xs-a1')
-        self.start_compute('cmp-a2', sim, 'xs-a2')
+        self.start_compute('cmp-a2', sim, None,
+                           connection_url=sim.member_url('xs-a2'))
 
     def _rescued_server(self):
         server = self._create_server(host='cmp-a1', networks='none')

@@ -25,7 +25,7 @@ class HostReportTest(base.XenAPIDriverTestCase):
                                  'hypervisor_type', 'hypervisor_hostname',
                                  'hypervisor_version')})
         self.assertEqual({capability.STAT: 'True'}, res['stats'])
-        self.assertEqual('127.0.0.1', drv.get_host_ip_addr())
+        self.assertEqual('127.0.0.2', drv.get_host_ip_addr())
 
     def test_usage_follows_the_vms(self):
         drv = self.make_driver()
@@ -88,6 +88,21 @@ class ConfigurationTest(base.XenAPIDriverTestCase):
         self.assertEqual(['xs-a1'],
                          self.make_driver(xapi_host=None)
                          .get_available_nodes())
+
+    def test_member_url_manages_that_member_through_the_master(self):
+        # A deployer points each compute at its own host; XAPI sends the
+        # login to the pool master, and the compute still manages its host.
+        drv = self.make_driver(
+            xapi_host=None, connection_url=self.sim.member_url('xs-a2'))
+        self.assertEqual(['xs-a2'], drv.get_available_nodes())
+        self.assertEqual(
+            1, self.sim.faults.count('session.login_with_password@member'))
+        self.assertEqual('127.0.0.2', drv.get_host_ip_addr())
+
+    def test_xapi_host_wins_over_the_member_url(self):
+        drv = self.make_driver(
+            xapi_host='xs-a1', connection_url=self.sim.member_url('xs-a2'))
+        self.assertEqual(['xs-a1'], drv.get_available_nodes())
 
     def test_wrong_password_stops_the_service(self):
         self.assertRaises(xenapi_session.XenAPIConnectionError,

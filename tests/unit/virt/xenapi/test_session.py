@@ -77,6 +77,23 @@ class SessionPoolTest(test.NoDBTestCase):
         self.assertIn('SESSION_AUTHENTICATION_FAILED', str(exc))
         self.assertIn(self.sim.url, str(exc))
 
+    def test_member_url_is_followed_to_the_pool_master(self):
+        sim = base.start_simulator(self, pool_name='pool-b',
+                                   hosts=('xs-b1', 'xs-b2'))
+        member = sim.member_url('xs-b2')
+        pool = xenapi_session.SessionPool(member, 'root', 'secret')
+        self.addCleanup(pool.close)
+        self.assertEqual([sim.pool_ref], pool.call('pool.get_all'))
+        self.assertEqual(sim.url, pool.url)
+        self.assertEqual('127.0.0.2', pool.member_address)
+        self.assertEqual(
+            1, sim.faults.count('session.login_with_password@member'))
+        sim.expire_sessions()  # logs in again at the master, not the member
+        pool.call('pool.get_all')
+        self.assertEqual(
+            1, sim.faults.count('session.login_with_password@member'))
+        self.assertEqual(2, sim.faults.count(LOGIN))
+
     def test_unreachable_xapi_says_so(self):
         url = self.sim.url
         self.sim.stop()

@@ -1,0 +1,33 @@
+"""The test process runs in one consistent nova concurrency mode."""
+
+import os
+import sys
+import threading
+
+from oslo_db.sqlalchemy import enginefacade
+import testtools
+
+
+def _threading_mode():
+    return os.environ.get(
+        'OS_NOVA_DISABLE_EVENTLET_PATCHING', '').lower() in (
+            '1', 'true', 'yes', 'y')
+
+
+class TestConcurrencyMode(testtools.TestCase):
+
+    @testtools.skipIf(_threading_mode(), 'eventlet mode only')
+    def test_database_transactions_are_per_green_thread(self):
+        from eventlet import corolocal
+        from eventlet import patcher
+        self.assertTrue(patcher.is_monkey_patched('thread'))
+        # Patched before oslo.db was imported: its transaction context is a
+        # green-thread local, not one shared by every green thread.
+        self.assertTrue(issubclass(enginefacade._TransactionContextTLocal,
+                                   corolocal.local))
+        self.assertIs(corolocal.local, threading.local)
+
+    @testtools.skipUnless(_threading_mode(), 'native threading mode only')
+    def test_eventlet_is_not_loaded(self):
+        self.assertNotIn('eventlet', sys.modules)
+        self.assertRaises(ImportError, __import__, 'eventlet.green.os')
