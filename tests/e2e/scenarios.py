@@ -473,6 +473,18 @@ def throttle(host, on):
         raise Failed('cannot throttle %s: %s' % (host, r.stderr.strip()))
 
 
+def settled_migration(sid, mig_id):
+    """Migration ``mig_id`` of server ``sid`` once it has ended (cancelled,
+    error or failed), read again a few seconds later: nova may still be in
+    its rollback and error handling when the record changes."""
+    def ended():
+        return [x for x in migrations(sid) if x['id'] == mig_id and
+                x['status'] in ('cancelled', 'error', 'failed')]
+    wait('migration record final', ended, 60)
+    time.sleep(5)
+    return [x for x in migrations(sid) if x['id'] == mig_id][0]
+
+
 def abort_control(src, dst):
     """Abort the live migration of a plain ACTIVE server the same way and
     say how it ends (tells nova's own behaviour from the package's)."""
@@ -492,12 +504,8 @@ def abort_control(src, dst):
                 'OS-EXT-STS:task_state'] is None, 120)
         finally:
             throttle(dst, False)
-        wait('control migration record final', lambda: [
-            x for x in migrations(sid) if x['id'] == mig['id'] and
-            x['status'] in ('cancelled', 'error', 'failed')], 60)
-        time.sleep(5)
+        m = settled_migration(sid, mig['id'])
         s = server(sid)
-        m = [x for x in migrations(sid) if x['id'] == mig['id']][0]
         call('DELETE', '/servers/%s' % sid, ok=None)
         return '%s/vm_state %s on %s, migration %s' % (
             s['status'], s['OS-EXT-STS:vm_state'],
@@ -537,14 +545,8 @@ def interrupted_migration(sc, st, src, dst):
                               None else None)(server(sid)), 120)
     finally:
         throttle(dst, False)
-    # nova may still be finishing (rollback, then its own error handling):
-    # wait for the migration record to settle, then a little more.
-    wait('migration record final', lambda: [
-        x for x in migrations(sid) if x['id'] == mig['id'] and
-        x['status'] in ('cancelled', 'error', 'failed')], 60)
-    time.sleep(5)
+    m = settled_migration(sid, mig['id'])
     s = server(sid)
-    m = [x for x in migrations(sid) if x['id'] == mig['id']][0]
     check(m['status'] in ('cancelled', 'error', 'failed'),
           'migration record is %s' % m['status'])
     if not (s['status'] == 'RESCUE' and s['OS-EXT-SRV-ATTR:host'] == src):
