@@ -105,6 +105,9 @@ def build_demo_case(console, log, log_stream, log_level):
     # root provides ``tests`` and shadows any installed nova_rescue_lm.
     if REPO_ROOT not in sys.path:
         sys.path.insert(0, REPO_ROOT)
+    # nova's concurrency mode before anything of nova is imported (see
+    # tests/__init__.py).
+    import tests  # noqa: F401
 
     import fixtures
     from nova.tests import fixtures as nova_fixtures

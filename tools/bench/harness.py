@@ -44,6 +44,9 @@ def _prepare_environment(timeout):
     os.environ['OS_TEST_TIMEOUT'] = str(int(timeout))
     if REPO_ROOT not in sys.path:
         sys.path.append(REPO_ROOT)
+    # nova's concurrency mode before anything of nova is imported (see
+    # tests/__init__.py).
+    import tests  # noqa: F401
 
 
 def _quiet_logging_fixture(log_stream):
