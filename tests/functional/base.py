@@ -16,6 +16,7 @@ import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
 from nova.api import wsgi as nova_wsgi
 from nova import context as nova_context
 from nova import objects
+from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.libvirt import base as libvirt_base
 from nova.virt.libvirt import utils as libvirt_utils
@@ -63,9 +64,13 @@ class RescueLiveMigrationTestBase(
             'migrate_disks': list(params.get('migrate_disks', [])),
             'flags': flags,
         })
-        dest.driver._host.get_connection().createXML(
-            params['destination_xml'],
-            'fake-createXML-doesnt-care-about-flags')
+        conn = dest.driver._host.get_connection()
+        if flags & fakelibvirt.VIR_MIGRATE_PERSIST_DEST:
+            # As libvirt does: the domain stays defined on the destination.
+            conn.defineXML(params['destination_xml']).create()
+        else:
+            conn.createXML(params['destination_xml'],
+                           'fake-createXML-doesnt-care-about-flags')
         domain.complete_job()
 
     # helpers that read what a user (or operator) sees

@@ -23,6 +23,7 @@ from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import block_migration
+from nova_rescue_lm.virt.libvirt import host_boot
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
 from nova_rescue_lm.virt.libvirt import rescue_record
@@ -89,6 +90,30 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             accel_info=self._accelerator_requests(admin, instance))
         artifacts.remove_all(self, instance)
         rescue_record.clear(instance)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        """A rescued server comes back in its rescue domain (host_boot)."""
+        if instance.vm_state != vm_states.RESCUED:
+            return super().resume_state_on_host_boot(
+                context, instance, network_info, share_info,
+                block_device_info=block_device_info)
+        guest = host_boot.defined_rescue_domain(self._host, instance)
+        if guest is None:
+            LOG.warning('The rescue domain of this rescued server is not '
+                        'defined on this host; nova rebuilds the server\'s '
+                        'own domain, which boots its root disk. Unrescue '
+                        'it, then rescue it again.', instance=instance)
+            return super().resume_state_on_host_boot(
+                context, instance, network_info, share_info,
+                block_device_info=block_device_info)
+        if host_boot.is_up(self._host, guest):
+            return
+        LOG.info('Starting the rescue domain of this rescued server again.',
+                 instance=instance)
+        self._create_guest_with_network(
+            context, guest.get_xml_desc(dump_inactive=True), instance,
+            network_info, block_device_info)
 
     def _get_guest_xml(self, context, instance, network_info, disk_info,
                        image_meta, rescue=None, **kwargs):

@@ -1,0 +1,63 @@
+"""A compute host comes back (``resume_guests_state_on_host_boot``)."""
+
+from nova.tests.fixtures import libvirt as fakelibvirt
+
+from tests.functional import base
+
+
+class TestHostReboot(base.RescueLiveMigrationTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(resume_guests_state_on_host_boot=True)
+        self.start_compute('compute-a')
+        self.start_compute('compute-b')
+
+    def _reboot_host(self, hostname):
+        """Power loss: every domain stops (and stays defined), then
+        nova-compute starts again."""
+        conn = self.computes[hostname].driver._host.get_connection()
+        for dom in list(conn._running_vms.values()):
+            dom.destroy()
+        self.restart_compute_service(hostname)
+
+    def _domain_state(self, hostname, server):
+        conn = self.computes[hostname].driver._host.get_connection()
+        return conn.lookupByUUIDString(server['id']).info()[0]
+
+    def _assert_back(self, hostname, server, status, disks):
+        server = self._show_server(server)
+        self.assertEqual((status, hostname),
+                         (server['status'], self._host_of(server)))
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING,
+                         self._domain_state(hostname, server))
+        self.assertEqual(disks, self._domain_disks(hostname, server))
+
+    def test_rescued_server_comes_back_in_its_rescue_domain(self):
+        server = self._create_server(host='compute-a', networks='none')
+        root = self._domain_disks('compute-a', server)
+        server = self._rescue_server(server)
+        rescue = self._domain_disks('compute-a', server)
+        self.assertNotEqual(root, rescue)
+
+        self._reboot_host('compute-a')
+        self._assert_back('compute-a', server, 'RESCUE', rescue)
+        server = self._unrescue_server(server)
+        self._assert_back('compute-a', server, 'ACTIVE', root)
+
+    def test_after_a_live_migration_on_the_destination(self):
+        server = self._create_server(host='compute-a', networks='none')
+        server = self._rescue_server(server)
+        rescue = self._domain_disks('compute-a', server)
+        self._live_migrate_action(server, host='compute-b')
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+
+        self._reboot_host('compute-b')
+        self._assert_back('compute-b', server, 'RESCUE', rescue)
+
+    def test_active_server_comes_back_as_nova_brings_it(self):
+        server = self._create_server(host='compute-a', networks='none')
+        root = self._domain_disks('compute-a', server)
+        self._reboot_host('compute-a')
+        self._assert_back('compute-a', server, 'ACTIVE', root)
