@@ -21,6 +21,8 @@ import requests
 
 API = 'http://127.0.0.1:38774/v2.1'
 STATE = os.environ.get('E2E_STATE', '/var/tmp/nova-rescue-lm-e2e/run')
+BED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                   'tools', 'e2e', 'bed.sh')
 
 
 def _token():
@@ -593,6 +595,53 @@ def interrupted_migration(sc, st, src, dst):
               vda, n_before, gone))
 
 
+def bed(*args):
+    r = subprocess.run(['bash', BED] + list(args), capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode:
+        raise Failed('bed.sh %s: %s' % (' '.join(args),
+                                        (r.stdout + r.stderr)[-400:]))
+
+
+def host_restart(sc, st, src, dst):
+    """Scenario 7: a rescued server live-migrated to DST; DST loses power
+    (nova-compute killed, the domain destroyed) and nova-compute starts
+    again with resume_guests_state_on_host_boot: the rescue guest boots
+    again, the server stays RESCUE there, unrescue works."""
+    sid = st['sid']
+    rescue_again(sc, st, src)
+    action(sid, {'os-migrateLive': {'host': dst, 'block_migration': 'auto'}})
+    sc.timed('live-migrate to %s -> RESCUE' % dst, _settled, sid, dst)
+    dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
+    check(domstate(dst, dom).startswith('running'),
+          'rescue domain runs on %s' % dst)
+    before = last_tick(console(sid))
+    short = dst.replace('e2e-', '')
+    sc.timed('power loss: nova-compute killed, domain destroyed', lambda: (
+        bed('stop-compute', short), _virsh(dst, 'destroy', dom)))
+    check(dom in virsh_list(dst) and domstate(dst, dom).startswith(
+        'shut off'), 'domain stays defined on %s, shut off (%s)' % (
+            dst, domstate(dst, dom)))
+    bed('start-compute', short)
+
+    def booted_again():
+        t = last_tick(console(sid))
+        if t and t[1] != before[1]:
+            return t
+    t = sc.timed('nova-compute back -> a guest boots again', wait,
+                 'a new boot on the console', booted_again, 180, 1)
+    check(t[0] == 'rescue', 'the guest that came back is the rescue guest '
+          '(role=%s, boot id %s; before: %s)' % (t[0], t[1], before[1]))
+    s = server(sid)
+    check(s['status'] == 'RESCUE' and s['OS-EXT-SRV-ATTR:host'] == dst,
+          'server is RESCUE on %s (%s on %s)' % (
+              dst, s['status'], s['OS-EXT-SRV-ATTR:host']))
+    action(sid, {'unrescue': None})
+    sc.timed('unrescue on %s -> ACTIVE' % dst, wait_state, sid, 'ACTIVE',
+             dst)
+    sc.timed('original root boots (ticking)', wait_tick, sid, 'main')
+
+
 def cli(*args, ok=True):
     """Run a real client (openstack / nova CLI) with the bed's keystone
     credentials (STATE/openrc). Returns (rc, output)."""
@@ -805,12 +854,21 @@ def main():
             for srv in call('GET', '/servers?name=e2e-cli').json()['servers']:
                 call('DELETE', '/servers/%s' % srv['id'], ok=None)
         if holder.get('s3'):
-            ok &= Scenario('scenario 5 (shared storage): a live migration '
-                           'of a rescued server aborted midway leaves it '
-                           'RESCUE and running on the source; unrescue '
-                           'there works', a.results).run(
-                lambda sc: interrupted_migration(sc, holder, 'e2e-h1',
-                                                 'e2e-h2'))
+            holder['s5'] = Scenario(
+                'scenario 5 (shared storage): a live migration of a '
+                'rescued server aborted midway leaves it RESCUE and running '
+                'on the source; unrescue there works', a.results).run(
+                    lambda sc: interrupted_migration(sc, holder, 'e2e-h1',
+                                                     'e2e-h2'))
+            ok &= holder['s5']
+            if holder.get('s5'):
+                ok &= Scenario(
+                    'scenario 7 (shared storage): the destination of a '
+                    'rescued server\'s live migration loses power; '
+                    'nova-compute comes back and the server with it, '
+                    'RESCUE in its rescue guest; unrescue there works',
+                    a.results).run(lambda sc: host_restart(
+                        sc, holder, 'e2e-h1', 'e2e-h2'))
         if os.path.exists(os.path.join(STATE, 'openrc')):
             try:
                 delete_all()

@@ -108,6 +108,7 @@ use_stderr = False
 shutdown_timeout = 0
 heal_instance_info_cache_interval = -1
 instance_usage_audit = False
+resume_guests_state_on_host_boot = True
 $( [ "$role" = compute ] && echo "compute_driver = $driver" )
 [wsgi]
 api_paste_config = $S/etc/nova/api-paste.ini
@@ -320,8 +321,7 @@ EOF
   for h in $HOSTS; do
     write_nova_conf "$S/etc/nova/nova-$h.conf" e2e-$h compute "$(host_addr $h)" "$(host_driver $h)"
     wait_for 30 "libvirtd on $h" nsenter -t "$(cat "$PIDS/host-$h")" -m test -S /run/libvirt/libvirt-sock
-    run nova-compute-$h nsenter -t "$(cat "$PIDS/host-$h")" -m \
-      env PATH="$PATH" nova-compute --config-file "$S/etc/nova/nova-$h.conf"
+    start_compute $h
   done
   wait_for 90 "nova-api" http_ok http://127.0.0.1:$API_PORT/
   log "waiting for the computes to register"
@@ -515,6 +515,22 @@ stop_pid() {  # stop_pid NAME PID [grace seconds]
   fi
 }
 
+start_compute() {  # start_compute h1: nova-compute inside host h1
+  run nova-compute-$1 nsenter -t "$(cat "$PIDS/host-$1")" -m \
+    env PATH="$PATH" nova-compute --config-file "$S/etc/nova/nova-$1.conf"
+}
+
+stop_compute() {  # stop_compute h1: SIGKILL nova-compute of h1 (power loss)
+  local f="$PIDS/nova-compute-$1" pid all i=0
+  [ -f "$f" ] || die "no nova-compute-$1 running"
+  pid=$(cat "$f")
+  all=("$pid" $(descendants "$pid" 2>/dev/null || true))
+  kill -KILL "${all[@]}" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$pid" 2>/dev/null && die "nova-compute-$1 (pid $pid) survived SIGKILL"
+  rm -f "$f"
+}
+
 descendants() {  # all descendant PIDs of $1
   local c
   for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
@@ -622,5 +638,10 @@ case ${1:-} in
   up) up "${2:-block}" ;;
   down) down ;;
   leftovers) leftovers ;;
-  *) echo "usage: $0 up shared|block | down | leftovers" >&2; exit 2 ;;
+  # Scenarios that restart a host's nova-compute (the bed is up).
+  stop-compute) stop_compute "${2:?host: h1, h2 or h3}" ;;
+  start-compute)
+    export PATH="$S/bin:$VENV/bin:$PATH"
+    start_compute "${2:?host: h1, h2 or h3}" ;;
+  *) echo "usage: $0 up shared|block | down | leftovers | stop-compute H | start-compute H" >&2; exit 2 ;;
 esac
