@@ -250,12 +250,7 @@ def _intra_pool(api, plan, host):
     for vdi, sr in moves:
         needed[sr] = needed.get(sr, 0) + api.db.get('VDI', vdi)[
             'virtual_size']
-    for sr, size in needed.items():
-        srrec = api.db.get('SR', sr)
-        if (api._derive_SR(sr, srrec)['virtual_allocation'] + size
-                > srrec['physical_size']):
-            raise XapiError('SR_BACKEND_FAILURE_44', '',
-                            'There is insufficient space', '')
+    _check_space(api, needed)
     if plan.live:
         # The VDIs' new SRs were checked against the host in _prepare.
         api.assert_can_boot_here(vm, host, check_storage=False)
@@ -277,6 +272,16 @@ def _intra_pool(api, plan, host):
     return vm
 
 
+def _check_space(api, needed):
+    """``needed``: SR ref -> bytes about to be allocated there."""
+    for sr, size in needed.items():
+        srrec = api.db.get('SR', sr)
+        if (api._derive_SR(sr, srrec)['virtual_allocation'] + size
+                > srrec['physical_size']):
+            raise XapiError('SR_BACKEND_FAILURE_44', '',
+                            'There is insufficient space', '')
+
+
 # ----------------------------------------------------------------------
 # destination side (lock held: these are locked XML-RPC methods)
 
@@ -291,12 +296,7 @@ def receive_check(api, payload):
         if not api._host_sees_sr(host, sr):
             raise XapiError('VM_REQUIRES_SR', payload['vm'], sr)
         per_sr[sr] = per_sr.get(sr, 0) + int(payload['sizes'][vdi])
-    for sr, size in per_sr.items():
-        srrec = api.db.get('SR', sr)
-        if (api._derive_SR(sr, srrec)['virtual_allocation'] + size
-                > srrec['physical_size']):
-            raise XapiError('SR_BACKEND_FAILURE_44', '',
-                            'There is insufficient space', '')
+    _check_space(api, per_sr)
     for network in payload.get('networks', []):
         api.db.get('network', network)
         if not api._host_has_network(host, network):
