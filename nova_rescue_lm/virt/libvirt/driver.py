@@ -94,16 +94,16 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
         """A rescued server comes back in its rescue domain (host_boot)."""
-        if instance.vm_state != vm_states.RESCUED:
-            return super().resume_state_on_host_boot(
-                context, instance, network_info, share_info,
-                block_device_info=block_device_info)
-        guest = host_boot.defined_rescue_domain(self._host, instance)
+        guest = None
+        if instance.vm_state == vm_states.RESCUED:
+            guest = host_boot.defined_rescue_domain(self._host, instance)
+            if guest is None:
+                LOG.warning('The rescue domain of this rescued server is not '
+                            'defined on this host; nova rebuilds the '
+                            'server\'s own domain, which boots its root '
+                            'disk. Unrescue it, then rescue it again.',
+                            instance=instance)
         if guest is None:
-            LOG.warning('The rescue domain of this rescued server is not '
-                        'defined on this host; nova rebuilds the server\'s '
-                        'own domain, which boots its root disk. Unrescue '
-                        'it, then rescue it again.', instance=instance)
             return super().resume_state_on_host_boot(
                 context, instance, network_info, share_info,
                 block_device_info=block_device_info)

@@ -9,9 +9,6 @@ live migration persists it on the destination), so it is started as it is.
 
 from nova.compute import power_state
 from nova import exception
-from oslo_log import log as logging
-
-LOG = logging.getLogger(__name__)
 
 #: nova's libvirt rescue names its disks (and kernel, ramdisk) so.
 RESCUE_SUFFIX = '.rescue'
