@@ -175,6 +175,16 @@ class ContractTestCase(testtools.TestCase):
                                           context=_ssl_context())
         return getattr(proxy, method)(*params)
 
+    def assert_runs_on_xs_a1_only(self, vm, code, ref):
+        """``VM.start_on`` xs-a2 fails with ``[code, vm, ref]`` (the SR or
+        network xs-a2 lacks); ``VM.start`` then places the VM on xs-a1."""
+        self.assertEqual([code, vm, ref], self.assertFailure(
+            code, self.x.VM.start_on, vm, self.sim.host_refs['xs-a2'],
+            False, False))
+        self.x.VM.start(vm, False, False)
+        self.assertEqual(self.sim.host_refs['xs-a1'],
+                         self.x.VM.get_resident_on(vm))
+
     # -- objects ------------------------------------------------------
 
     @property

@@ -147,12 +147,7 @@ class VBDTest(base.ContractTestCase):
         local = self.sim.local_sr_ref('xs-a1')
         vm = self.create_vm()
         self.attach(vm, self.create_vdi(sr=local))
-        self.assertEqual(['VM_REQUIRES_SR', vm, local], self.assertFailure(
-            'VM_REQUIRES_SR', self.x.VM.start_on, vm,
-            self.sim.host_refs['xs-a2'], False, False))
-        self.x.VM.start(vm, False, False)
-        self.assertEqual(self.sim.host_refs['xs-a1'],
-                         self.x.VM.get_resident_on(vm))
+        self.assert_runs_on_xs_a1_only(vm, 'VM_REQUIRES_SR', local)
 
 
 class VIFTest(base.ContractTestCase):
@@ -201,12 +196,7 @@ class NetworkTest(base.ContractTestCase):
         net = self.sim.add_network('only-a1', hosts=('xs-a1',))
         vm = self.create_vm()
         self.add_vif(vm, '0', network=net)
-        self.assertEqual(['VM_REQUIRES_NET', vm, net], self.assertFailure(
-            'VM_REQUIRES_NET', self.x.VM.start_on, vm,
-            self.sim.host_refs['xs-a2'], False, False))
-        self.x.VM.start(vm, False, False)
-        self.assertEqual(self.sim.host_refs['xs-a1'],
-                         self.x.VM.get_resident_on(vm))
+        self.assert_runs_on_xs_a1_only(vm, 'VM_REQUIRES_NET', net)
         self.assertEqual(
             ['HOST_CANNOT_ATTACH_NETWORK', self.sim.host_refs['xs-a2'], net],
             self.assertFailure('HOST_CANNOT_ATTACH_NETWORK',
