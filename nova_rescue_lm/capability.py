@@ -1,8 +1,20 @@
-"""The driver capability and the placement trait that advertises it.
+"""The driver capability, and how a compute node proves it has it.
 
-The API reads the trait (not the service version) from placement, so a
-rolling upgrade gets an exact, per-node answer.
+Two signals must agree before a node may send or receive a rescued server:
+
+* the placement trait ``CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED`` on the node's
+  resource provider, which the package's drivers report True or False;
+* the ``ComputeNode.stats`` marker that the package's drivers write on every
+  resource update. nova rewrites the stats of a node from whichever driver
+  runs, at service start and periodically, so a compute switched back to
+  nova's own driver drops the marker, while the trait it once reported stays
+  in placement for ever (nova removes only the traits its driver names).
+
+A trait alone is therefore never proof: a stale "yes" sends a rescue domain
+to a driver that loses its disks.
 """
+
+from nova_rescue_lm.i18n import _
 
 #: Driver capability flag named by the nova-spec.
 CAPABILITY = 'supports_live_migrate_rescued'
@@ -13,3 +25,22 @@ TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
 #: ``ComputeNode.stats`` key the drivers refresh on every resource update
 #: ('True' or 'False'); a trait without it is stale.
 STAT = 'rescue_lm_live_migrate_rescued'
+
+#: Flavor extra spec that makes nova's ComputeCapabilitiesFilter (enabled
+#: by default) keep only nodes whose stats carry the marker.
+STAT_EXTRA_SPEC = 'capabilities:stats:' + STAT
+
+
+def stats_marker(capable):
+    """The ``stats`` entry a driver of this package reports."""
+    return {STAT: str(bool(capable))}
+
+
+def unproven(traits, stats):
+    """Why a node with these traits and stats is not capable, or None."""
+    if TRAIT not in traits:
+        return _('it does not report the %s trait') % TRAIT
+    if (stats or {}).get(STAT) != 'True':
+        return _('its %s trait is stale: it runs no nova-rescue-lm driver '
+                 'with the capability now') % TRAIT
+    return None

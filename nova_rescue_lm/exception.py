@@ -10,22 +10,17 @@ import webob.exc
 from nova_rescue_lm.i18n import _
 
 
-class UnsupportedNovaRelease(RuntimeError):
-    """The installed nova is not the release this package was built for."""
-
-
 class SourceNodeNotCapable(exception.NotSupported):
     msg_fmt = _("The source compute node%(node)s does not support live "
-                "migration of rescued servers (it does not report the "
-                "%(trait)s trait). Upgrade that compute to nova-rescue-lm, "
-                "or unrescue the server before migrating it.")
+                "migration of rescued servers (%(why)s). Upgrade that "
+                "compute to nova-rescue-lm, or unrescue the server before "
+                "migrating it.")
 
 
 class DestinationNodeNotCapable(exception.NotSupported):
     msg_fmt = _("The destination compute node%(node)s does not support live "
-                "migration of rescued servers (it does not report the "
-                "%(trait)s trait). Choose an upgraded compute, or give no "
-                "host and let the scheduler choose one.")
+                "migration of rescued servers (%(why)s). Choose an upgraded "
+                "compute, or give no host and let the scheduler choose one.")
 
 
 class CapabilityUnknown(webob.exc.HTTPConflict):

@@ -1,11 +1,20 @@
-"""The compute API router with os-migrateLive rebound to our controller."""
+"""The compute API router with os-migrateLive rebound to our controller.
+
+When the installed nova differs from what the package relies on
+(:mod:`nova_rescue_lm.nova_shape`), this is nova's router unchanged, at
+nova's own maximum microversion: nova-api keeps serving, and says why in one
+ERROR.
+"""
 
 from nova.api.openstack.compute import routes
 from nova.api.openstack import wsgi
+from oslo_log import log as logging
 
 from nova_rescue_lm.api import microversion
 from nova_rescue_lm.api import migrate_server
-from nova_rescue_lm import release
+from nova_rescue_lm import nova_shape
+
+LOG = logging.getLogger(__name__)
 
 ACTION = 'os-migrateLive'
 
@@ -14,8 +23,17 @@ class APIRouterV21(routes.APIRouterV21):
     """Nova's router; only the ``os-migrateLive`` server action changes."""
 
     def __init__(self, custom_routes=None):
-        microversion.apply()
+        enabled = not nova_shape.api_differences()
+        if enabled:
+            microversion.apply()
         super().__init__(custom_routes)
+        if enabled and not self._rebind():
+            microversion.revert()
+            LOG.error('nova-rescue-lm: live migration of rescued servers is '
+                      'switched off in nova-api: no route of nova\'s API '
+                      'router dispatches the %s action.', ACTION)
+
+    def _rebind(self):
         controller = migrate_server.MigrateServerController()
         rebound = 0
         for route in self.map.matchlist:
@@ -24,6 +42,4 @@ class APIRouterV21(routes.APIRouterV21):
                     ACTION in resource.wsgi_actions):
                 resource.wsgi_actions[ACTION] = controller._migrate_live
                 rebound += 1
-        if not rebound:
-            release.refuse('no route of its API router dispatches the %s '
-                           'action' % ACTION)
+        return rebound

@@ -1,10 +1,10 @@
 """``nova-rescue-lm-status upgrade check``: ready for rescued live migration?
 
 Run it where ``nova-status`` runs (it reads nova.conf, the cell databases and
-placement). It answers what a rolling upgrade needs: is the installed nova the
-supported release, does nova-api load the package, which compute nodes can
-(and cannot yet) live-migrate rescued servers, and which nodes carry the trait
-although their driver no longer reports it.
+placement). It answers what a rolling upgrade needs: does the installed nova
+have every internal the package relies on, does nova-api load the package,
+which compute nodes can (and cannot yet) live-migrate rescued servers, and
+which nodes carry the trait although their driver no longer reports it.
 """
 
 import configparser
@@ -21,6 +21,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.i18n import _
+from nova_rescue_lm import nova_shape
 from nova_rescue_lm import release
 
 CONF = nova.conf.CONF
@@ -54,16 +55,20 @@ def _node_names(nodes):
 
 class UpgradeCommands(upgradecheck.UpgradeCommands):
 
-    def _check_nova_release(self):
+    def _check_nova_shape(self):
         found = release.installed_nova_release()
-        if found == release.SUPPORTED_NOVA_RELEASE:
-            return _result(upgradecheck.Code.SUCCESS,
-                           _('nova %s is installed.') % found)
+        differences = nova_shape.all_differences()
+        if not differences:
+            return _result(upgradecheck.Code.SUCCESS, _(
+                'nova %s has every internal nova-rescue-lm relies on.')
+                % found)
         return _result(upgradecheck.Code.FAILURE, _(
-            'nova %(found)s is installed; this nova-rescue-lm supports nova '
-            '%(supported)s only and nova-api will refuse to start with it. '
-            'Install the nova-rescue-lm release made for your nova.') % {
-                'found': found, 'supported': release.SUPPORTED_NOVA_RELEASE})
+            'nova %(found)s differs from what nova-rescue-lm relies on, so '
+            'live migration of rescued servers is switched off (nova-api '
+            'serves nova\'s own behaviour, computes report no capability): '
+            '%(differences)s. Install the nova-rescue-lm release made for '
+            'your nova.') % {'found': found,
+                             'differences': '; '.join(differences)})
 
     def _check_api_paste(self):
         path = CONF.wsgi.api_paste_config
@@ -153,7 +158,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                 'trait': capability.TRAIT, 'nodes': _node_names(stale)})
 
     _upgrade_checks = (
-        (_('nova release'), _check_nova_release),
+        (_('nova internals'), _check_nova_shape),
         (_('API paste pipeline'), _check_api_paste),
         (_('Compute capability'), _check_compute_capability),
         (_('Stale capability traits'), _check_stale_traits),

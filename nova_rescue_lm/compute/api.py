@@ -7,6 +7,7 @@ operation, nova's behaviour is unchanged.
 
 import contextlib
 import contextvars
+import functools
 
 from nova.compute import api as compute_api
 from nova.compute import vm_states
@@ -17,8 +18,12 @@ from nova_rescue_lm.compute import scheduling
 
 _opted_in = contextvars.ContextVar('rescue_lm_opted_in', default=False)
 
-_live_migrate_rescued = live_migrate_checks.rescued_live_migrate(
-    capability.check_nodes)
+
+@functools.lru_cache(maxsize=None)
+def _live_migrate_rescued():
+    # Built on first use: only a router that passed nova_shape's checks
+    # opts a request in.
+    return live_migrate_checks.rescued_live_migrate(capability.check_nodes)
 
 
 @contextlib.contextmanager
@@ -41,7 +46,7 @@ class API(compute_api.API):
     def live_migrate(self, context, instance, block_migration,
                      disk_over_commit, host_name, force=None, async_=False):
         if instance.vm_state == vm_states.RESCUED and _opted_in.get():
-            return _live_migrate_rescued(
+            return _live_migrate_rescued()(
                 self, context, instance, block_migration, disk_over_commit,
                 host_name, force=force, async_=async_)
         return super().live_migrate(

@@ -1,8 +1,10 @@
-"""Which compute nodes can live-migrate rescued servers, asked of placement.
+"""Which compute nodes can live-migrate rescued servers, asked now.
 
-The answer is the ``CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED`` trait on the node's
-resource provider, reported by the node's own driver. During a rolling upgrade
-it tells precisely which nodes run a capable driver.
+A node is capable when its resource provider carries the trait and its own
+latest resource update carries the stats marker
+(:func:`nova_rescue_lm.capability.unproven`). During a rolling upgrade this
+tells precisely which nodes run a capable driver, and a trait left behind by
+a compute switched back to nova's driver is not believed.
 """
 
 from keystoneauth1 import exceptions as ks_exc
@@ -26,7 +28,8 @@ def _node_label(context, instance, node):
     return ''
 
 
-def node_is_capable(context, instance, node):
+def why_not_capable(context, instance, node):
+    """Why ``node`` cannot take part, or None; never cached."""
     try:
         traits = report.report_client_singleton().get_provider_traits(
             context, node.uuid).traits
@@ -36,7 +39,7 @@ def node_is_capable(context, instance, node):
                     node.hypervisor_hostname, e, instance=instance)
         raise exception.CapabilityUnknown(
             node=_node_label(context, instance, node))
-    return capability.TRAIT in traits
+    return capability.unproven(traits, node.stats)
 
 
 def check_nodes(api, context, instance, host_name):
@@ -48,14 +51,14 @@ def check_nodes(api, context, instance, host_name):
     """
     source = objects.ComputeNode.get_by_host_and_nodename(
         context, instance.host, instance.node)
-    if not node_is_capable(context, instance, source):
+    why = why_not_capable(context, instance, source)
+    if why:
         raise exception.SourceNodeNotCapable(
-            node=_node_label(context, instance, source),
-            trait=capability.TRAIT)
+            node=_node_label(context, instance, source), why=why)
     if not host_name:
         return
     for node in objects.ComputeNodeList.get_all_by_host(context, host_name):
-        if not node_is_capable(context, instance, node):
+        why = why_not_capable(context, instance, node)
+        if why:
             raise exception.DestinationNodeNotCapable(
-                node=_node_label(context, instance, node),
-                trait=capability.TRAIT)
+                node=_node_label(context, instance, node), why=why)

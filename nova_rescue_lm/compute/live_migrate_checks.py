@@ -8,9 +8,10 @@ nova decorators are applied here, in nova's order, around nova's undecorated
 method, with the state check widened to RESCUED and the capability check
 placed just inside it.
 
-Because this repeats nova's decorator list, :func:`verify` compares the stack
-built here with the installed ``live_migrate`` wrapper by wrapper (the code
-object of every layer) and the package refuses to load if they differ.
+Because this repeats nova's decorator list, :func:`differences` compares
+the stack built here with the installed ``live_migrate`` layer by layer, with
+every decorator's arguments; :mod:`nova_rescue_lm.nova_shape` switches the
+feature off when anything differs.
 """
 
 import functools
@@ -20,7 +21,7 @@ from nova.compute import api as compute_api
 from nova.compute import instance_actions
 from nova.compute import vm_states
 
-from nova_rescue_lm import release
+from nova_rescue_lm import nova_shape
 
 
 def nova_decorators(state_check):
@@ -49,26 +50,8 @@ def apply(decorators, func):
     return func
 
 
-def _layers(func):
-    codes = []
-    while hasattr(func, '__wrapped__'):
-        codes.append(func.__code__)
-        func = func.__wrapped__
-    return codes, func
-
-
-def verify(built, stock=compute_api.API.live_migrate, inner_layers=0):
-    """Refuse to run unless ``built`` wraps nova's body like ``stock`` does.
-
-    :param inner_layers: decorators of ours inside nova's stack.
-    """
-    stock_codes, stock_body = _layers(stock)
-    built_codes, built_body = _layers(built)
-    if (built_body is not stock_body or
-            len(built_codes) != len(stock_codes) + inner_layers or
-            built_codes[:len(stock_codes)] != stock_codes):
-        release.refuse('compute.API.live_migrate does not carry the checks '
-                       'of nova %s' % release.SUPPORTED_NOVA_RELEASE)
+def rescued_state_check():
+    return compute_api.check_instance_state(vm_state=[vm_states.RESCUED])
 
 
 def rescued_live_migrate(capability_check):
@@ -77,8 +60,6 @@ def rescued_live_migrate(capability_check):
     ``capability_check(api, context, instance, host_name)`` runs after every
     nova check and before the server's task state changes.
     """
-    release.check_nova_release()
-
     def check_capability(func):
         @functools.wraps(func)
         def inner(self, context, instance, block_migration,
@@ -89,8 +70,26 @@ def rescued_live_migrate(capability_check):
         return inner
 
     body = inspect.unwrap(compute_api.API.live_migrate)
-    built = apply(nova_decorators(
-        compute_api.check_instance_state(vm_state=[vm_states.RESCUED])),
-        check_capability(body))
-    verify(built, inner_layers=1)
-    return built
+    return apply(nova_decorators(rescued_state_check()),
+                 check_capability(body))
+
+
+def expected_stack(stock):
+    """The stack :func:`rescued_live_migrate` must build, given nova's."""
+    *outer, (state_name, state_args) = stock
+    return tuple(outer) + (
+        (state_name, dict(state_args, vm_state=[vm_states.RESCUED])),
+        ('rescued_live_migrate.<locals>.check_capability.<locals>.inner',
+         {}))
+
+
+def differences(stock=None):
+    """What differs between the stack built here and nova's (``[]``)."""
+    stock = stock or compute_api.API.live_migrate
+    built = rescued_live_migrate(lambda *args: None)
+    found = nova_shape.compare_stack(
+        'the rescued live_migrate', built,
+        expected_stack(nova_shape.stack(stock)))
+    if inspect.unwrap(built) is not inspect.unwrap(stock):
+        found.append('the rescued live_migrate does not wrap nova\'s body')
+    return found

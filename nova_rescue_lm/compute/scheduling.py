@@ -5,6 +5,12 @@ never saves the request spec, except through ``heal_reqspec_is_bfv`` when
 ``is_bfv`` is missing. So the flavor carried by the in-flight request spec is
 replaced by a copy that requires the capability trait, after ``is_bfv`` has
 been healed here; the request spec in the database stays as it was.
+
+The copy asks for both signals of :mod:`nova_rescue_lm.capability`: the trait
+(placement's pre-filter) and the stats marker (nova's
+ComputeCapabilitiesFilter, enabled by default). Where an operator disabled
+that filter, a node with a stale trait can still be picked; the source
+compute's pre-check then refuses it and the conductor tries the next host.
 """
 
 from nova.compute import utils as compute_utils
@@ -20,8 +26,9 @@ def require_capable_destination(context, instance, request_spec):
     # must not write the trait below into the database.
     compute_utils.heal_reqspec_is_bfv(context, request_spec, instance)
     flavor = request_spec.flavor.obj_clone()
-    flavor.extra_specs = dict(flavor.extra_specs,
-                              **{'trait:' + capability.TRAIT: 'required'})
+    flavor.extra_specs = dict(flavor.extra_specs, **{
+        'trait:' + capability.TRAIT: 'required',
+        capability.STAT_EXTRA_SPEC: 'True'})
     request_spec.flavor = flavor
     return request_spec
 

@@ -60,6 +60,18 @@ PER_HOST_CONF_MODULES = (
 IMAGE_SIZE = 16 * 1024 * 1024
 SECTOR = 512
 
+RESCUE_IMAGE = '3f4a1c2e-0b5d-4e6f-8a9b-1c2d3e4f5a6b'
+STABLE_RESCUE_IMAGE = '7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e'
+CDROM_RESCUE_IMAGE = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'
+KERNEL = 'a1b2c3d4-0000-4000-8000-00000000000a'
+RAMDISK = 'a1b2c3d4-0000-4000-8000-00000000000b'
+
+MiB = 1024 * 1024
+#: what a rescue guest writes: offset, pattern, length
+ROOT_WRITE = (3 * MiB, 0x5a, 64 * 1024)
+EPHEMERAL_WRITE = (5 * MiB, 0xe1, 64 * 1024)
+RESCUE_WRITE = (7 * MiB, 0x3c, 4096)
+
 
 def run(*cmd):
     done = subprocess.run(cmd, capture_output=True, text=True)

@@ -14,17 +14,14 @@ from tests.functional import block_base
 from tests.functional.block_base import guest_read
 from tests.functional.block_base import guest_write
 from tests.functional.block_base import image_marker
-
-RESCUE_IMAGE = '3f4a1c2e-0b5d-4e6f-8a9b-1c2d3e4f5a6b'
-STABLE_RESCUE_IMAGE = '7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e'
-CDROM_RESCUE_IMAGE = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'
-KERNEL = 'a1b2c3d4-0000-4000-8000-00000000000a'
-RAMDISK = 'a1b2c3d4-0000-4000-8000-00000000000b'
-
-MiB = 1024 * 1024
-ROOT_WRITE = (3 * MiB, 0x5a, 64 * 1024)  # offset, pattern, length
-EPHEMERAL_WRITE = (5 * MiB, 0xe1, 64 * 1024)
-RESCUE_WRITE = (7 * MiB, 0x3c, 4096)
+from tests.functional.block_base import CDROM_RESCUE_IMAGE
+from tests.functional.block_base import EPHEMERAL_WRITE
+from tests.functional.block_base import KERNEL
+from tests.functional.block_base import RAMDISK
+from tests.functional.block_base import RESCUE_IMAGE
+from tests.functional.block_base import RESCUE_WRITE
+from tests.functional.block_base import ROOT_WRITE
+from tests.functional.block_base import STABLE_RESCUE_IMAGE
 
 
 class _Scenarios(block_base.BlockMigrationTestBase):

@@ -3,13 +3,14 @@
 from importlib import metadata
 from unittest import mock
 
+from nova.virt.libvirt import driver as libvirt_driver
 from oslo_upgradecheck import upgradecheck
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.cmd import status
 from tests.functional import base
 
-NAMES = ('nova release', 'API paste pipeline', 'Compute capability',
+NAMES = ('nova internals', 'API paste pipeline', 'Compute capability',
          'Stale capability traits')
 
 
@@ -28,7 +29,7 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
     def test_rolling_upgrade_lists_the_nodes_left_to_upgrade(self):
         results = self._results()
         self.assertEqual(upgradecheck.Code.SUCCESS,
-                         results['nova release'].code)
+                         results['nova internals'].code)
         self.assertEqual(upgradecheck.Code.SUCCESS,
                          results['API paste pipeline'].code)
         lacking = results['Compute capability']
@@ -58,13 +59,28 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         for section in status.PASTE_FACTORIES:
             self.assertIn(section, result.details)
 
-    def test_other_nova_release_is_a_failure(self):
+    def test_a_nova_point_release_is_a_success(self):
         real = metadata.version
         with mock.patch('importlib.metadata.version',
-                        side_effect=lambda n: '35.0.0' if n == 'nova'
+                        side_effect=lambda n: '34.0.1' if n == 'nova'
                         else real(n)):
-            result = self._results()['nova release']
+            result = self._results()['nova internals']
+        self.assertEqual(upgradecheck.Code.SUCCESS, result.code)
+        self.assertIn('nova 34.0.1 has every internal', result.details)
+
+    def test_a_changed_nova_internal_is_a_failure(self):
+        def _live_migration(self, context, instance, dest, post_method,
+                            recover_method, block_migration, migrate_data,
+                            new_argument=None):
+            pass
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration', _live_migration):
+            result = self._results()['nova internals']
             overall = self.commands.check()
         self.assertEqual(upgradecheck.Code.FAILURE, result.code)
-        self.assertIn('nova 35.0.0 is installed', result.details)
+        self.assertIn('live migration of rescued servers is switched off',
+                      result.details)
+        self.assertIn('libvirt driver: LibvirtDriver._live_migration(',
+                      result.details)
+        self.assertIn('new_argument=None', result.details)
         self.assertEqual(upgradecheck.Code.FAILURE, overall)

@@ -21,6 +21,10 @@ from nova.tests.unit import fake_instance
 from oslo_utils.fixture import uuidsentinel as uuids
 from oslo_utils import timeutils
 
+from nova_rescue_lm.api import microversion
+from nova_rescue_lm import capability
+from nova_rescue_lm import nova_shape
+
 TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
 REQUIRED_TRAIT = 'trait:' + TRAIT
 
@@ -54,18 +58,29 @@ def instance(context, vm_state=vm_states.RESCUED, **updates):
 
 
 class MicroversionState(fixtures.Fixture):
-    """Start from nova's stock maximum microversion; restore it afterwards."""
+    """Start from nova's stock maximum microversion, with nova_shape asked
+    afresh; restore both afterwards."""
 
     def _setUp(self):
         saved_max = api_version_request._MAX_API_VERSION
         saved_doc = versions.VERSIONS['v2.1']['version']
+        saved_stock = list(microversion._stock)
 
         def restore():
             api_version_request._MAX_API_VERSION = saved_max
             versions.VERSIONS['v2.1']['version'] = saved_doc
+            microversion._stock[:] = saved_stock
+            clear_shape_caches()
         self.addCleanup(restore)
         api_version_request._MAX_API_VERSION = '2.104'
         versions.VERSIONS['v2.1']['version'] = '2.104'
+        microversion._stock[:] = []
+        clear_shape_caches()
+
+
+def clear_shape_caches():
+    nova_shape.api_differences.cache_clear()
+    nova_shape.libvirt_differences.cache_clear()
 
 
 class Placement(fixtures.Fixture):
@@ -103,12 +118,14 @@ class ComputeNodes(fixtures.Fixture):
     """Compute nodes in the database: one source node, two on DEST_HOST."""
 
     def _setUp(self):
+        # Every node's latest resource update came from a capable driver.
+        marker = capability.stats_marker(True)
         self.source = objects.ComputeNode(
             uuid=uuids.source_node, host=SOURCE_HOST,
-            hypervisor_hostname=SOURCE_NODE)
+            hypervisor_hostname=SOURCE_NODE, stats=dict(marker))
         self.dest = [
             objects.ComputeNode(uuid=uuid, host=DEST_HOST,
-                                hypervisor_hostname=name)
+                                hypervisor_hostname=name, stats=dict(marker))
             for uuid, name in zip((uuids.dest_node_a, uuids.dest_node_b),
                                   DEST_NODES)]
 

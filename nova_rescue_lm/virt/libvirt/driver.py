@@ -4,8 +4,14 @@ Rescue records what it used in ``instance.system_metadata`` and keeps no
 ``unrescue.xml``; unrescue is a hard reboot that rebuilds the normal domain
 from the database, so it works on whichever host the server now runs, which
 is what makes a rescued server safe to live-migrate.
+
+If the installed nova differs from what the driver relies on
+(:mod:`nova_rescue_lm.nova_shape`), the compute still starts: it reports the
+capability off, and every override below hands its call to nova's method
+unchanged, except unrescue of a server that only this driver can unrescue.
 """
 
+import functools
 import os
 
 from nova.accelerator import cyborg
@@ -21,6 +27,8 @@ from oslo_utils import fileutils
 
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf
+from nova_rescue_lm import nova_shape
+from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import host_boot
@@ -32,11 +40,30 @@ CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 
+def nova_if_switched_off(method):
+    """Call nova's own method, with the arguments nova passed, when the
+    installed nova's shape differs from the one this override was written
+    for."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self.switched_off:
+            return getattr(libvirt_driver.LibvirtDriver, name)(
+                self, *args, **kwargs)
+        return method(self, *args, **kwargs)
+    return wrapper
+
+
 class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
-    def __init__(self, virtapi, read_only=False):
-        super().__init__(virtapi, read_only=read_only)
-        capable = CONF.rescue_lm.live_migrate_rescued
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: the installed nova differs from what this driver relies on
+        #: (logged by nova_shape)
+        self.switched_off = bool(nova_shape.libvirt_differences())
+        capable = (CONF.rescue_lm.live_migrate_rescued and
+                   not self.switched_off)
         refusal = migration_checks.host_refusal()
         if capable and refusal:
             LOG.warning('Live migration of rescued servers is disabled on '
@@ -57,10 +84,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         resources = super().get_available_resource(nodename)
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
-        resources.setdefault('stats', {})[capability.STAT] = str(bool(
+        resources.setdefault('stats', {}).update(capability.stats_marker(
             self.capabilities.get(capability.CAPABILITY)))
         return resources
 
+    @nova_if_switched_off
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
         rescue_record.record(instance, image_meta)
@@ -79,6 +107,9 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def unrescue(self, context, instance):
         """Hard-reboot into the normal domain, then drop the rescue."""
+        if self.switched_off and not rescue_record.read(instance):
+            # Rescued by nova's driver (unrescue.xml): nova's own unrescue.
+            return super().unrescue(context, instance)
         admin = context.elevated()
         self._hard_reboot(
             context, instance,
@@ -91,6 +122,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         artifacts.remove_all(self, instance)
         rescue_record.clear(instance)
 
+    @nova_if_switched_off
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
         """A rescued server comes back in its rescue domain (host_boot)."""
@@ -115,6 +147,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             context, guest.get_xml_desc(dump_inactive=True), instance,
             network_info, block_device_info)
 
+    @nova_if_switched_off
     def _get_guest_xml(self, context, instance, network_info, disk_info,
                        image_meta, rescue=None, **kwargs):
         if not rescue:
@@ -140,8 +173,13 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             else:
                 sysmeta[key] = recorded
 
+    @nova_if_switched_off
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
+        if instance.vm_state == vm_states.RESCUED:
+            destination.refuse_unproven(
+                context, instance, self.virtapi,
+                self.capabilities.get(capability.CAPABILITY))
         data = super().check_can_live_migrate_source(
             context, instance, dest_check_data,
             block_device_info=block_device_info)
@@ -151,6 +189,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # Block migration of a rescue domain (see block_migration). Source side:
 
+    @nova_if_switched_off
     def _get_instance_disk_info(self, instance, block_device_info):
         """Every disk file of a rescued server, not only the domain's."""
         config = None
@@ -188,6 +227,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         return self.image_backend.by_name(
             instance, name, image_type).driver_format
 
+    @nova_if_switched_off
     def _live_migration_copy_disk_paths(self, context, instance, guest):
         chosen = super()._live_migration_copy_disk_paths(
             context, instance, guest)
@@ -197,6 +237,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             guest, guest.get_xml_desc(),
             block_migration.is_legacy_domain(guest.get_config()), chosen)
 
+    @nova_if_switched_off
     def _live_migration(self, context, instance, dest, post_method,
                         recover_method, block_migration, migrate_data):
         # nova 34 re-raises the migrate call's error (an aborted job, a
@@ -226,6 +267,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                         '%(exc)s', {'dest': dest, 'exc': exc},
                         instance=instance)
 
+    @nova_if_switched_off
     def _live_migration_operation(self, context, instance, dest,
                                   block_migration, migrate_data, guest,
                                   device_names):
@@ -244,6 +286,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # Destination side:
 
+    @nova_if_switched_off
     def _create_images_and_backing(self, context, instance, instance_dir,
                                    disk_info, fallback_from_host=None):
         ours = (fallback_from_host and
@@ -259,6 +302,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             block_migration.copy_unmirrored(
                 instance, instance_dir, disk_info, fallback_from_host)
 
+    @nova_if_switched_off
     def _fetch_instance_kernel_ramdisk(self, context, instance,
                                        fallback_from_host=None):
         super()._fetch_instance_kernel_ramdisk(

@@ -10,6 +10,7 @@ nova-compute calls and delegates to the ops modules next to it.
 Verified against a XAPI simulator speaking XML-RPC, not a real XenServer.
 """
 
+from nova.compute import vm_states
 from nova import exception
 from nova.virt import driver
 from oslo_log import log as logging
@@ -18,7 +19,7 @@ import os_resource_classes as orc
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm.i18n import _
-from nova_rescue_lm import release
+from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt.xenapi import host as xenapi_host
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
 from nova_rescue_lm.virt.xenapi import migration
@@ -39,7 +40,6 @@ class XenAPIDriver(driver.ComputeDriver):
 
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi)
-        release.check_nova_release()
         # Options are read once: several computes may share one process
         # (nova's functional tests) and each keeps its own.
         opts = CONF.xenserver
@@ -104,8 +104,8 @@ class XenAPIDriver(driver.ComputeDriver):
         resources['uuid'] = next(iter(self.get_nodenames_by_uuid()))
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
-        resources['stats'] = {capability.STAT: str(bool(
-            self.capabilities.get(capability.CAPABILITY)))}
+        resources['stats'] = capability.stats_marker(
+            self.capabilities.get(capability.CAPABILITY))
         return resources
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
@@ -222,6 +222,10 @@ class XenAPIDriver(driver.ComputeDriver):
             raise exception.MigrationPreCheckError(reason=_(
                 'the destination does not run the XenAPI driver of '
                 'nova-rescue-lm'))
+        if instance.vm_state == vm_states.RESCUED:
+            destination.refuse_unproven(
+                context, instance, self.virtapi,
+                self.capabilities.get(capability.CAPABILITY))
         return self._migration.check_source(instance, dest_check_data)
 
     def check_source_migrate_data_at_dest(self, ctxt, instance, migrate_data,

@@ -1,4 +1,4 @@
-"""Microversion 2.105 is advertised and accepted, and only on nova 34.0.0."""
+"""Microversion 2.105 is advertised and accepted when nova has the shape."""
 
 from unittest import mock
 
@@ -12,7 +12,7 @@ import webob
 
 from nova_rescue_lm import api
 from nova_rescue_lm.api import microversion
-from nova_rescue_lm import exception
+from nova_rescue_lm import nova_shape
 from tests.unit import fakes
 
 
@@ -49,24 +49,13 @@ class ApplyTest(test.NoDBTestCase):
         self.assertRaises(nova_exception.InvalidGlobalAPIVersion,
                           _request_version, '2.106')
 
-    def test_refuses_an_unexpected_maximum(self):
-        for found in ('2.103', '2.106'):
-            api_version_request._MAX_API_VERSION = found
-            err = self.assertRaises(exception.UnsupportedNovaRelease,
-                                    microversion.apply)
-            self.assertIn('maximum API microversion is %s, expected 2.104'
-                          % found, str(err))
-            # Fail closed: nothing was changed.
-            self.assertEqual(found, api_version_request._MAX_API_VERSION)
-            self.assertEqual('2.104', versions.VERSIONS['v2.1']['version'])
-
-    def test_refuses_another_nova_release(self):
-        with mock.patch('importlib.metadata.version', return_value='35.0.0'):
-            err = self.assertRaises(exception.UnsupportedNovaRelease,
-                                    microversion.apply)
-        self.assertIn('found nova 35.0.0', str(err))
+    def test_revert_serves_novas_maximum_again(self):
+        microversion.apply()
+        microversion.revert()
         self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
         self.assertEqual('2.104', versions.VERSIONS['v2.1']['version'])
+        self.assertRaises(nova_exception.InvalidGlobalAPIVersion,
+                          _request_version, '2.105')
 
 
 class VersionDocumentsTest(test.NoDBTestCase):
@@ -89,3 +78,12 @@ class VersionDocumentsTest(test.NoDBTestCase):
     def test_v2_version_document(self):
         doc = self._get(api.VersionsV2.factory({}), '/v2.1')
         self.assertEqual('2.105', doc['version']['version'])
+
+    def test_novas_documents_when_nova_differs(self):
+        with mock.patch.object(nova_shape, '_api_differences',
+                               return_value=['something differs']):
+            root = self._get(api.Versions.factory({}), '/')
+            v2 = self._get(api.VersionsV2.factory({}), '/v2.1')
+        self.assertEqual('2.104', v2['version']['version'])
+        self.assertEqual(['2.104'], [v['version'] for v in root['versions']
+                                     if v['id'] == 'v2.1'])

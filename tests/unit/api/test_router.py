@@ -11,7 +11,6 @@ from nova import test
 
 from nova_rescue_lm.api import migrate_server
 from nova_rescue_lm.api import router
-from nova_rescue_lm import exception
 from tests.unit import fakes
 
 ACTION = 'os-migrateLive'
@@ -72,7 +71,7 @@ class RouterTest(test.NoDBTestCase):
         router.APIRouterV21()
         self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
 
-    def test_refuses_when_no_route_dispatches_the_action(self):
+    def test_nova_s_router_when_no_route_dispatches_the_action(self):
         route_list = tuple(
             (path, methods) for path, methods in routes.ROUTE_LIST
             if isinstance(methods, str) or all(
@@ -80,13 +79,27 @@ class RouterTest(test.NoDBTestCase):
                 for info in methods.values()))
         self.useFixture(fixtures.MockPatch(
             'nova.api.openstack.compute.routes.ROUTE_LIST', route_list))
-        err = self.assertRaises(exception.UnsupportedNovaRelease,
-                                router.APIRouterV21)
-        self.assertIn('no route of its API router dispatches the '
-                      'os-migrateLive action', str(err))
+        router.APIRouterV21()
+        self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
+        self.assertIn('no route of nova\'s API router dispatches the '
+                      'os-migrateLive action', self.stdlog.logger.output)
 
-    def test_refuses_on_another_nova_release(self):
-        with mock.patch('importlib.metadata.version', return_value='35.0.0'):
-            err = self.assertRaises(exception.UnsupportedNovaRelease,
-                                    router.APIRouterV21)
-        self.assertIn('found nova 35.0.0', str(err))
+    def test_nova_s_router_when_nova_differs(self):
+        """Nothing raises: nova-api serves nova's own behaviour."""
+        self.useFixture(fixtures.MockPatchObject(
+            nova_migrate_server.MigrateServerController, '_migrate_live',
+            lambda self, req, id, body, extra=None: None))
+        app = router.APIRouterV21()
+        self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
+        for _path, _conditions, resource in _resources(app):
+            self.assertNotIsInstance(
+                resource.wsgi_actions[ACTION].__self__,
+                migrate_server.MigrateServerController)
+        output = self.stdlog.logger.output
+        self.assertEqual(1, output.count('switched off in nova-api'))
+        self.assertIn('MigrateServerController._migrate_live(self, req, id, '
+                      'body, extra=None)', output)
+        # asked once per process: a second router logs nothing new
+        router.APIRouterV21()
+        self.assertEqual(1, self.stdlog.logger.output.count(
+            'switched off in nova-api'))

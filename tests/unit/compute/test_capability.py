@@ -48,6 +48,21 @@ class CheckNodesTest(test.NoDBTestCase):
             'COMPUTE_STATUS_DISABLED', 'CUSTOM_COMPUTE_LIVE_MIGRATE'}
         self.assertRaises(exception.SourceNodeNotCapable, self._check)
 
+    def test_a_trait_without_the_driver_s_marker_is_stale(self):
+        """A compute switched back to nova's driver keeps the trait."""
+        for stats in ({}, {'failed_builds': '0'},
+                      {'rescue_lm_live_migrate_rescued': 'False'}, None):
+            self.nodes.dest[1].stats = stats
+            err = self.assertRaises(exception.DestinationNodeNotCapable,
+                                    self._check, fakes.DEST_HOST)
+            self.assertIn('destination compute node %s does not support'
+                          % fakes.DEST_NODES[1], err.format_message())
+            self.assertIn('its %s trait is stale' % fakes.TRAIT,
+                          err.format_message())
+        self.nodes.source.stats = {}
+        err = self.assertRaises(exception.SourceNodeNotCapable, self._check)
+        self.assertIn('is stale', err.format_message())
+
     def test_incapable_source_named_when_policy_allows(self):
         self.placement.traits[uuids.source_node] = set()
         err = self.assertRaises(exception.SourceNodeNotCapable,

@@ -7,6 +7,7 @@ from nova import objects
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_rescue_lm import capability
 from nova_rescue_lm.compute import scheduling
 from tests.unit import fakes
 
@@ -32,7 +33,8 @@ class RequireCapableDestinationTest(test.NoDBTestCase):
             self.context, self.instance, spec)
         self.assertIs(spec, result)
         self.assertEqual({'hw:cpu_policy': 'shared',
-                          fakes.REQUIRED_TRAIT: 'required'},
+                          fakes.REQUIRED_TRAIT: 'required',
+                          'capabilities:stats:' + capability.STAT: 'True'},
                          spec.flavor.extra_specs)
         self.assertIsNot(original, spec.flavor)
         self.assertEqual({'hw:cpu_policy': 'shared'}, original.extra_specs)

@@ -120,7 +120,8 @@ class DriverTest(test.NoDBTestCase):
         self.flags(live_migrate_rescued=False, group='rescue_lm')
         self.assertIs(False, self._driver().capabilities[CAPABILITY])
 
-    def test_source_pre_check_refuses_rescued_lvm(self):
+    @mock.patch('nova_rescue_lm.virt.destination.refuse_unproven')
+    def test_source_pre_check_refuses_rescued_lvm(self, proof):
         instance = fakes.instance(self.context)
         data = migrate_data(True, 'lvm')
         with mock.patch.object(nova_driver.LibvirtDriver,
@@ -130,9 +131,12 @@ class DriverTest(test.NoDBTestCase):
                 exception.MigrationPreCheckError,
                 self._driver().check_can_live_migrate_source,
                 self.context, instance, data)
+            proof.assert_called_once_with(self.context, instance, mock.ANY,
+                                          True)
             instance.vm_state = 'active'
             self.assertIs(data, self._driver().check_can_live_migrate_source(
                 self.context, instance, data))
+        proof.assert_called_once()
 
     @mock.patch.object(nova_driver.LibvirtDriver,
                        '_fetch_instance_kernel_ramdisk')

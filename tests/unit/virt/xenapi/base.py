@@ -7,6 +7,7 @@ disks, their bytes), through the simulator's own view.
 
 import io
 
+import fixtures
 from os_xenapi.client import XenAPI
 
 from nova.compute import vm_states
@@ -64,6 +65,10 @@ class XenAPIDriverTestCase(test.NoDBTestCase):
         self.add_image(RESCUE_IMAGE, RESCUE_BYTES)
         self.add_image(QCOW2_IMAGE, b'QFI\xfb', disk_format='qcow2')
         self.sim = start_simulator(self)
+        # The source's proof of the destination reads placement and the
+        # database (tests/unit/virt/test_destination.py, functional tests).
+        self.proof = self.useFixture(fixtures.MockPatch(
+            'nova_rescue_lm.virt.destination.refuse_unproven')).mock
 
     def add_image(self, image_id, data, disk_format='raw', **properties):
         self.glance.create(None, {

@@ -1,0 +1,73 @@
+"""The source compute's own proof that a rescued server's destination is
+capable, made before anything moves.
+
+The API checks a named destination and the scheduler is steered to capable
+nodes, but a request can reach the source without either holding (an API
+node still serving another release, nova's ComputeCapabilitiesFilter
+disabled, a destination switched back to nova's driver in between). The
+source's pre-check is the last point where nothing has moved yet.
+
+nova does not name the destination in what it hands the source pre-check,
+but placement does: before the destination's checks run, the conductor has
+moved the server's allocation on the source to the migration and claimed
+the destination's resources for the server, so the server's own allocations
+name the destination's compute node (its provider uuid is the node's uuid).
+"""
+
+from keystoneauth1 import exceptions as ks_exc
+from nova import exception
+from nova import objects
+
+from nova_rescue_lm import capability
+from nova_rescue_lm.i18n import _
+
+
+def _refuse(instance, why):
+    # nova keeps 255 characters of it in the instance action event, behind
+    # its own prefix: the reason comes first.
+    raise exception.MigrationPreCheckError(reason=_(
+        "%s; the rescued server stays where it is") % why)
+
+
+def _destination_nodes(context, instance, reportclient):
+    try:
+        allocations = reportclient.get_allocs_for_consumer(
+            context, instance.uuid)['allocations']
+    except (exception.ConsumerAllocationRetrievalFailed,
+            ks_exc.ClientException) as e:
+        _refuse(instance, _('placement could not tell which compute node is '
+                            'the destination (%s)') % e)
+    nodes = [node for node in objects.ComputeNodeList.get_all_by_uuids(
+        context, list(allocations)) if node.host != instance.host]
+    if not nodes:
+        _refuse(instance, _('no destination compute node holds resources '
+                            'for it in placement to check'))
+    return nodes
+
+
+def refuse_unproven(context, instance, virtapi, source_capable):
+    """Raise ``MigrationPreCheckError`` unless both ends prove, now, that
+    they run a driver of this package with the capability.
+
+    Called on the source compute (``instance.host``).
+
+    :param virtapi: the driver's ``virtapi`` (nova-compute's report client)
+    :param source_capable: whether this compute's driver has the capability.
+    """
+    reportclient = virtapi.reportclient
+    if not source_capable:
+        _refuse(instance, _('source %s: live migration of rescued servers '
+                            'is switched off there') % instance.host)
+    for node in _destination_nodes(context, instance, reportclient):
+        try:
+            traits = reportclient.get_provider_traits(
+                context, node.uuid).traits
+        except (exception.ResourceProviderTraitRetrievalFailed,
+                ks_exc.ClientException) as e:
+            _refuse(instance, _('destination node %(node)s: its traits could '
+                                'not be read from placement (%(e)s)') %
+                    {'node': node.hypervisor_hostname, 'e': e})
+        why = capability.unproven(traits, node.stats)
+        if why:
+            _refuse(instance, _('destination node %(node)s: %(why)s') %
+                    {'node': node.hypervisor_hostname, 'why': why})
