@@ -34,9 +34,12 @@ function install_nova_rescue_lm {
 
     release=$($py -c 'from importlib import metadata; print(metadata.version("nova"))') || \
         die $LINENO "nova-rescue-lm: nova is not installed in the environment of $py"
-    if [[ "$release" != "$NOVA_RESCUE_LM_NOVA_RELEASE" ]]; then
-        die $LINENO "nova-rescue-lm runs with nova $NOVA_RESCUE_LM_NOVA_RELEASE only," \
-            "devstack installed nova $release: set NOVA_BRANCH=$NOVA_RESCUE_LM_NOVA_RELEASE in local.conf"
+    # The package checks nova's internals by shape when nova starts; a
+    # nova of another series can only switch the feature off, so say so
+    # here, where the deployer reads it.
+    if [[ "${release%%.*}" != "$NOVA_RESCUE_LM_NOVA_SERIES" ]]; then
+        die $LINENO "nova-rescue-lm is made for nova $NOVA_RESCUE_LM_NOVA_SERIES.x (2026.2)," \
+            "devstack installed nova $release: use the stable/2026.2 branch of nova"
     fi
 
     # devstack installs nova editable (setup_develop). The package adds a

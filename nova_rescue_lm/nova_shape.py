@@ -63,6 +63,7 @@ LIVE_MIGRATE_STACK = (
 #: overrides (public and private) or calls (private), annotations left out.
 LIBVIRT_DRIVER = {
     '__init__': '(self, virtapi, read_only=False)',
+    'init_host': '(self, host)',
     'capabilities_as_traits': '(self)',
     'get_available_resource': '(self, nodename)',
     'rescue': ('(self, context, instance, network_info, image_meta, '
@@ -104,6 +105,8 @@ LIBVIRT_DRIVER = {
     '_try_fetch_image': ('(self, context, path, image_id, instance, '
                          'fallback_from_host=None)'),
     '_lvm_disks': '(self, instance)',
+    '_connect_volume': ('(self, context, connection_info, instance, '
+                        'encryption=None)'),
 }
 
 #: ``nova.virt.libvirt.guest.Guest``: the subclass keeps ``_domain`` and

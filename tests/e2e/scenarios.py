@@ -20,6 +20,7 @@ import time
 import requests
 
 API = 'http://127.0.0.1:38774/v2.1'
+PLACEMENT = 'http://127.0.0.1:38778'
 STATE = os.environ.get('E2E_STATE', '/var/tmp/nova-rescue-lm-e2e/run')
 BED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
                    'tools', 'e2e', 'bed.sh')
@@ -400,16 +401,24 @@ def live_migrate(sc, st, block, src='e2e-h1', dst='e2e-h2', host_arg=None,
               dst, st['rescue_boot'], n_before, t[2], t2[2]))
     if after_move:
         after_move(st)
+    unrescue_and_check(sc, st, dst)
+
+
+def unrescue_and_check(sc, st, host):
+    """Unrescue on HOST; the original root boots and every disk carries its
+    data: root what the rescue guest wrote, ephemeral the boot before the
+    rescue, config drive the server's uuid."""
+    sid = st['sid']
     action(sid, {'unrescue': None})
-    sc.timed('unrescue on %s -> ACTIVE' % dst, wait_state, sid, 'ACTIVE',
-             dst)
-    t = sc.timed('original root boots (ticking)', wait_tick, sid, 'main',
-                 None, 0)
+    sc.timed('unrescue on %s -> ACTIVE' % host, wait_state, sid, 'ACTIVE',
+             host)
+    sc.timed('original root boots (ticking)', wait_tick, sid, 'main',
+             None, 0)
     lb = last_boot(console(sid, 400))
     check(lb and lb[0] == 'main' and lb[1] not in (st['main_boot'],
                                                    st['rescue_boot']),
           'original image booted afresh on %s (boot id %s)'
-          % (dst, lb and lb[1]))
+          % (host, lb and lb[1]))
     vda = lb[2].get('vda', '')
     check('role=rescue bootid=%s' % st['rescue_boot'] in vda,
           'root disk carries what the rescue guest wrote: %r' % vda)
@@ -593,6 +602,88 @@ def interrupted_migration(sc, st, src, dst):
           'root disk carries what the same rescue guest wrote until the '
           'unrescue: %r (tick %d before the migration, %ds later)' % (
               vda, n_before, gone))
+
+
+def service_heartbeat(host):
+    return call('GET', '/os-services?host=%s&binary=nova-compute' % host
+                ).json()['services'][0]['updated_at']
+
+
+def switch_driver(sc, short, driver):
+    """Stop HOST's nova-compute, set its compute_driver, start it; wait for
+    its first heartbeat (nova-compute writes the node's resources, stats
+    included, before it reports)."""
+    host = 'e2e-' + short
+    bed('stop-compute', short)
+    killed = service_heartbeat(host)
+    bed('set-driver', short, driver)
+    bed('start-compute', short)
+    sc.timed('%s back with %s' % (host, driver), wait,
+             'a heartbeat of the restarted nova-compute',
+             lambda: service_heartbeat(host) != killed, 180, 1)
+
+
+def host_leftovers(short, sid):
+    """Files and domains of server SID on host SHORT, and its rescue-image
+    cache file."""
+    import hashlib
+    root = os.path.join(STATE, 'hosts', short, 'instances')
+    found = [p for p in (os.path.join(root, sid), os.path.join(
+        root, '_base', hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()))
+        if os.path.exists(p)]
+    return found + virsh_list('e2e-' + short)
+
+
+def stale_capability(sc, st):
+    """Scenario 8: e2e-h2 switched back to nova's stock driver keeps the
+    trait in placement; the API refuses it (400, stale), the scheduler never
+    picks it, nothing moves or lands there; the rescue guest keeps running
+    on e2e-h1 and unrescue there finds every disk's data."""
+    sid = st['sid']
+    check(not host_leftovers('h2', sid), 'e2e-h2 holds nothing of the '
+          'server and no cache file of the rescue image before')
+    switch_driver(sc, 'h2', 'libvirt.LibvirtDriver')
+    try:
+        check('CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED' in provider_traits(
+            'e2e-h2'),
+              'the trait stays on e2e-h2 with nova\'s driver (as nova '
+              'leaves it)')
+        before = last_tick(console(sid))
+        msg = sc.timed('400 for the stale destination', _refused_400, sid,
+                       'e2e-h2', 'e2e-h2', 'destination with a stale trait')
+        check('is stale' in msg, 'the answer says the trait is stale: %s'
+              % msg)
+        log('answer: %s' % msg)
+        r = action(sid, {'os-migrateLive': {'host': None,
+                                            'block_migration': 'auto'}},
+                   ok=None)
+        check(r.status_code == 202, 'no host: 202 (%s)' % r.status_code)
+        mig = sc.timed('scheduler finds no host', wait, 'migration error',
+                       lambda: [m for m in migrations(sid)
+                                if m['status'] == 'error'], 120, 1)
+        check(mig, 'migration record in error: %s' % mig)
+        sc.timed('server settles RESCUE on e2e-h1', _settled, sid, 'e2e-h1')
+        t = wait_tick(sid, 'rescue', st['rescue_boot'], before[2], 60)
+        check(True, 'the same rescue guest keeps ticking on e2e-h1 (boot id '
+              '%s, n %d -> %d)' % (t[1], before[2], t[2]))
+        check(not host_leftovers('h2', sid), 'nothing of the server on '
+              'e2e-h2, and no cache file of the rescue image: %s'
+              % host_leftovers('h2', sid))
+    finally:
+        switch_driver(sc, 'h2', 'rescue_lm.libvirt.LibvirtDriver')
+    unrescue_and_check(sc, st, 'e2e-h1')
+
+
+def provider_traits(name):
+    """The traits placement holds for resource provider NAME."""
+    def get(path):
+        r = requests.get(PLACEMENT + path, timeout=30, headers={
+            'X-Auth-Token': TOKEN, 'OpenStack-API-Version':
+            'placement 1.6'})
+        r.raise_for_status()
+        return r.json()
+    [rp] = get('/resource_providers?name=%s' % name)['resource_providers']
+    return get('/resource_providers/%s/traits' % rp['uuid'])['traits']
 
 
 def bed(*args):
@@ -878,6 +969,19 @@ def main():
                            'live-migrate a rescued server and unrescue it; '
                            '409 below 2.105', a.results).run(tempest_plugin)
     else:
+        if os.path.exists(os.path.join(STATE, 'openrc')):
+            def s8(sc):
+                st = boot_and_rescue(sc, 'e2e-stale')
+                stale_capability(sc, st)
+            ok &= Scenario(
+                'scenario 8 (block migration): e2e-h2 switched back to '
+                'nova\'s stock driver keeps the trait; 400 naming it, the '
+                'scheduler never picks it, nothing lands there; unrescue on '
+                'e2e-h1 finds every disk\'s data', a.results).run(s8)
+            try:
+                delete_all()
+            except Exception as e:  # noqa
+                log('cleanup: %s' % e)
         s6 = []
 
         def s1b(sc):

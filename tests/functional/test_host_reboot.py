@@ -1,8 +1,12 @@
 """A compute host comes back (``resume_guests_state_on_host_boot``)."""
 
+import fixtures
+from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 
 from tests.functional import base
+
+STABLE_RESCUE_IMAGE = '7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e'
 
 
 class TestHostReboot(base.RescueLiveMigrationTestBase):
@@ -55,6 +59,35 @@ class TestHostReboot(base.RescueLiveMigrationTestBase):
 
         self._reboot_host('compute-b')
         self._assert_back('compute-b', server, 'RESCUE', rescue)
+
+    def test_boot_from_volume_comes_back_with_its_volume_connected(self):
+        """A stable-device rescue domain holds the server's volumes: their
+        host connections (iSCSI, FC) are gone after a power loss."""
+        connected = []
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.volume.volume.LibvirtFakeVolumeDriver.'
+            'connect_volume',
+            lambda drv, connection_info, instance:
+                connected.append(connection_info['serial'])))
+        self._register_image(STABLE_RESCUE_IMAGE, 16 * 1024 * 1024,
+                             hw_rescue_device='disk', hw_rescue_bus='virtio')
+        server = self._build_server(networks='none', host='compute-a')
+        server.pop('imageRef')
+        volume = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
+        server['block_device_mapping_v2'] = [{
+            'source_type': 'volume', 'destination_type': 'volume',
+            'boot_index': 0, 'uuid': volume}]
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ACTIVE')
+        self.api.post_server_action(server['id'], {'rescue': {
+            'rescue_image_ref': STABLE_RESCUE_IMAGE}})
+        server = self._wait_for_state_change(server, 'RESCUE')
+        rescue = self._domain_disks('compute-a', server)
+
+        del connected[:]
+        self._reboot_host('compute-a')
+        self.assertEqual([volume], connected)
+        self._assert_back('compute-a', server, 'RESCUE', rescue)
 
     def test_active_server_comes_back_as_nova_brings_it(self):
         server = self._create_server(host='compute-a', networks='none')

@@ -4,16 +4,20 @@ RPC casts stay casts here (``CAST_AS_CALL = False``), as in a real cloud:
 the API answers 202 and the conductor and computes carry on asynchronously.
 """
 
+import datetime
 import threading
 
 import fixtures
+from nova import objects
 from nova.tests.fixtures import libvirt as libvirt_fixture
+from oslo_utils import timeutils
 
 from tests.functional import base
 from tests.functional import test_rolling_upgrade
 
 
-class TestInFlight(base.RescueLiveMigrationTestBase):
+class _GatedMigration(base.RescueLiveMigrationTestBase):
+    """Two computes; a migration waits in the hypervisor until released."""
     CAST_AS_CALL = False
 
     def setUp(self):
@@ -26,6 +30,9 @@ class TestInFlight(base.RescueLiveMigrationTestBase):
         self.assertTrue(self.release.wait(30), 'migration never released')
         base.RescueLiveMigrationTestBase._migrate_stub(
             self, domain, destination, params, flags)
+
+
+class TestInFlight(_GatedMigration):
 
     def test_unrescue_while_migrating_gets_409(self):
         self.useFixture(fixtures.MonkeyPatch(
@@ -51,6 +58,48 @@ class TestInFlight(base.RescueLiveMigrationTestBase):
         server = self._wait_for_state_change(server, 'RESCUE')
         self.assertEqual('dest', self._host_of(server))
         server = self._unrescue_server(server)
+        self.assertEqual('dest', self._host_of(server))
+
+
+class TestRescueTimeout(_GatedMigration):
+    """``[DEFAULT] rescue_timeout``: nova-compute's periodic unrescue."""
+
+    def _expired_rescue(self):
+        server = self._rescue_server(
+            self._create_server(host='src', networks='none'))
+        instance = objects.Instance.get_by_uuid(self.ctxt, server['id'])
+        instance.launched_at = timeutils.utcnow() - datetime.timedelta(
+            hours=1)
+        instance.save()
+        return server
+
+    def _periodic(self, host):
+        self.computes[host].manager._poll_rescued_instances(self.ctxt)
+
+    def test_a_migrating_server_does_not_stop_the_others(self):
+        self.flags(rescue_timeout=60)
+        other = self._expired_rescue()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            self._gated_migration))
+        # The newest first: nova's periodic task meets it before the other.
+        migrating = self._expired_rescue()
+        self._live_migrate_action(migrating, host='dest')
+        self._wait_for_migration_status(migrating, ['running'])
+
+        self._periodic('src')
+        self.assertEqual('ACTIVE', self._wait_for_state_change(
+            other, 'ACTIVE')['status'])
+        shown = self._show_server(migrating)
+        self.assertEqual(('RESCUE', 'migrating'),
+                         (shown['status'], shown['OS-EXT-STS:task_state']))
+
+        # Once it has landed, the destination unrescues it.
+        self.release.set()
+        self._wait_for_migration_status(migrating, ['completed'])
+        self._wait_for_state_change(migrating, 'RESCUE')
+        self._periodic('dest')
+        server = self._wait_for_state_change(migrating, 'ACTIVE')
         self.assertEqual('dest', self._host_of(server))
 
 
@@ -123,9 +172,29 @@ class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
         server = self._wait_for_state_change(server, 'RESCUE')
         self.assertEqual(('src', None), (
             self._host_of(server), server['OS-EXT-STS:task_state']))
+        self._assert_failure_recorded(server)
         server = self._unrescue_server(server)
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual('src', self._host_of(server))
+
+    def _assert_failure_recorded(self, server):
+        """What `openstack server event show` displays: the reason."""
+        action = [a for a in self.api.get_instance_actions(server['id'])
+                  if a['action'] == 'live-migration'][0]
+        events = self.api.api_get(
+            '/servers/%s/os-instance-actions/%s' % (
+                server['id'], action['request_id']),
+        ).body['instanceAction']['events']
+        failed = [e for e in events if e['result'] == 'Error']
+        self.assertEqual(['compute_rescued_live_migration_rolled_back'],
+                         [e['event'] for e in failed], events)
+        self.assertIn(self.error.split(':')[0], failed[0]['details'])
+        self.assertEqual('Error', action['message'])
+        # nova's API shows a fault only for servers in ERROR; the server is
+        # RESCUE, and the fault is recorded for the record.
+        fault = objects.InstanceFault.get_latest_for_instance(
+            self.ctxt, server['id'])
+        self.assertIn(self.error.split(':')[0], fault.message)
 
     def test_aborted_migration_leaves_server_rescued_on_source(self):
         server = self._rescue_server(

@@ -236,6 +236,33 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
         self._assert_bios('dest', server)
         self._assert_machine_type(server, 'q35')
 
+    def test_rescued_by_nova_before_the_package_keeps_machine_type(self):
+        """nova's own rescue recorded the rescue domain's machine type (the
+        host default, pc) as the q35 server's own."""
+        self.flags(hw_machine_type=['x86_64=pc'], group='libvirt')
+        self._drivers['src'] = base.STOCK_DRIVER
+        self.restart_compute_service('src')
+        server = self._boot(uuids.bios_q35_image)
+        self._assert_machine_type(server, 'q35')
+        # (nova's harness makes no instance directory; a real host has it)
+        os.makedirs(self._instance_dir(server), exist_ok=True)
+        server = self._rescue_with(server, uuids.bios_rescue)
+        self.assertEqual(
+            'pc', self._sysmeta(server).get('image_hw_machine_type'))
+        # nova saved the running domain; real libvirt writes the machine
+        # type it runs (nova's fake libvirt always says pc-0.12).
+        unrescue_xml = os.path.join(self._instance_dir(server),
+                                    'unrescue.xml')
+        tree = etree.parse(unrescue_xml)
+        tree.find('./os/type').set('machine', 'pc-q35-2.11')
+        tree.write(unrescue_xml)
+
+        self._drivers['src'] = base.RESCUE_LM_DRIVER
+        self.restart_compute_service('src')
+        server = self._unrescue_server(server)
+        self._assert_machine_type(server, 'pc-q35-2.11')
+        self.assertFalse(os.path.exists(unrescue_xml))
+
     # BIOS server, UEFI (legacy) rescue image
 
     def _move_and_unrescue(self, server, migrate):

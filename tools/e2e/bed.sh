@@ -643,5 +643,9 @@ case ${1:-} in
   start-compute)
     export PATH="$S/bin:$VENV/bin:$PATH"
     start_compute "${2:?host: h1, h2 or h3}" ;;
-  *) echo "usage: $0 up shared|block | down | leftovers | stop-compute H | start-compute H" >&2; exit 2 ;;
+  # An operator switching a (stopped) compute's driver: set-driver H DRIVER
+  set-driver)
+    sed -i "s/^compute_driver = .*/compute_driver = ${3:?driver}/" \
+      "$S/etc/nova/nova-${2:?host: h1, h2 or h3}.conf" ;;
+  *) echo "usage: $0 up shared|block | down | leftovers | stop-compute H | start-compute H | set-driver H DRIVER" >&2; exit 2 ;;
 esac

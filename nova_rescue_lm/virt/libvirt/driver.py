@@ -29,9 +29,12 @@ from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt import destination
+from nova_rescue_lm.virt import failure
+from nova_rescue_lm.virt import rescue_timeout
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import host_boot
+from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
 from nova_rescue_lm.virt.libvirt import rescue_record
@@ -72,6 +75,10 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         self.capabilities = dict(
             self.capabilities, **{capability.CAPABILITY: capable})
 
+    def init_host(self, host):
+        super().init_host(host)
+        rescue_timeout.install(self.virtapi)
+
     def capabilities_as_traits(self):
         traits = super().capabilities_as_traits()
         # Reported either way, so that disabling the capability removes the
@@ -107,9 +114,12 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def unrescue(self, context, instance):
         """Hard-reboot into the normal domain, then drop the rescue."""
-        if self.switched_off and not rescue_record.read(instance):
+        recorded = rescue_record.read(instance)
+        if self.switched_off and not recorded:
             # Rescued by nova's driver (unrescue.xml): nova's own unrescue.
             return super().unrescue(context, instance)
+        if not recorded and machine_type.restore(instance):
+            instance.save()
         admin = context.elevated()
         self._hard_reboot(
             context, instance,
@@ -143,6 +153,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             return
         LOG.info('Starting the rescue domain of this rescued server again.',
                  instance=instance)
+        if not block_migration.is_legacy_domain(guest.get_config()):
+            # A stable-device rescue domain has the server's volumes; after
+            # a host restart their connections (iSCSI, FC) are gone, and
+            # starting a saved domain does not make them.
+            for volume in virt_driver.block_device_info_get_mapping(
+                    block_device_info):
+                self._connect_volume(context, volume['connection_info'],
+                                     instance)
         self._create_guest_with_network(
             context, guest.get_xml_desc(dump_inactive=True), instance,
             network_info, block_device_info)
@@ -266,6 +284,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                         'back; the server stays rescued on this host: '
                         '%(exc)s', {'dest': dest, 'exc': exc},
                         instance=instance)
+            failure.record(context, instance, instance.host, exc)
 
     @nova_if_switched_off
     def _live_migration_operation(self, context, instance, dest,

@@ -20,6 +20,7 @@ from nova_rescue_lm import capability
 from nova_rescue_lm import conf
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt import destination
+from nova_rescue_lm.virt import rescue_timeout
 from nova_rescue_lm.virt.xenapi import host as xenapi_host
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
 from nova_rescue_lm.virt.xenapi import migration
@@ -75,6 +76,7 @@ class XenAPIDriver(driver.ComputeDriver):
                         'neutron to report them plugged beforehand waits '
                         'until [DEFAULT] vif_plugging_timeout. Set it to '
                         'False on computes that run this driver.')
+        rescue_timeout.install(self.virtapi)
 
     def cleanup_host(self, host):
         self._session.close()
