@@ -9,6 +9,7 @@ import os
 
 import fixtures
 from nova.tests import fixtures as nova_fixtures
+from oslo_concurrency import processutils
 
 from tests.functional import block_base
 from tests.functional.block_base import guest_read
@@ -344,7 +345,7 @@ class TestRefused(block_base.BlockMigrationTestBase):
         self.start_compute('dest')
         self._create_rescue_image(RESCUE_IMAGE)
 
-    def _refused_in_pre_check(self, server, reason):
+    def _refused_in_pre_check(self, server, reason, advice=True):
         self.assertEqual(202, self._live_migrate_action(
             server, host='dest').status)
         self._wait_for_migration_status(server, ['error'])
@@ -357,7 +358,9 @@ class TestRefused(block_base.BlockMigrationTestBase):
         event = self.api.api_get('/servers/%s/os-instance-actions/%s' % (
             server['id'], action['request_id'])).body['instanceAction']
         self.assertIn(reason, str(event))
-        self.assertIn('Unrescue the server and migrate it then', str(event))
+        if advice:  # (nova keeps 255 characters of the reason)
+            self.assertIn('unrescue the server and migrate it then',
+                          str(event))
         return server
 
     def _assert_intact_after_unrescue(self, server):
@@ -394,6 +397,54 @@ class TestRefused(block_base.BlockMigrationTestBase):
         self.flags(live_migration_tunnelled=True, group='libvirt')
         server = self._refused_in_pre_check(server, 'tunnelled')
         self.flags(live_migration_tunnelled=False, group='libvirt')
+        self._assert_intact_after_unrescue(server)
+
+    def test_post_copy_refused(self):
+        server = self._rescued_with_data()
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_timeout_action='force_complete',
+                   group='libvirt')
+        server = self._refused_in_pre_check(
+            server, 'post-copy is not supported for rescued servers',
+            advice=False)
+        self.flags(live_migration_permit_post_copy=False, group='libvirt')
+        self._assert_intact_after_unrescue(server)
+
+    def test_source_unreachable_over_the_transport(self):
+        """The destination cannot copy from the source (no ssh between the
+        computes): refused with the transport and both hosts named."""
+        server = self._rescued_with_data()
+        real_copy = self._copy_image
+
+        def unreachable(src, dest, host=None, **kwargs):
+            if host:
+                raise processutils.ProcessExecutionError(
+                    exit_code=255, cmd='scp -C -r %s:%s %s' % (host, src,
+                                                               dest),
+                    stderr='ssh: connect to host %s port 22: Connection '
+                           'refused\nlost connection\n' % host)
+            return real_copy(src, dest, **kwargs)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.utils.copy_image', unreachable))
+        self.flags(host='dest')  # the compute that raises it
+        self.assertEqual(202, self._live_migrate_action(
+            server, host='dest').status)
+        self._wait_for_migration_status(server, ['failed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('src', self._host_of(server))
+        self.assertEqual([], self.migrations)  # libvirt was never asked
+        self.assertFalse(os.path.exists(self.instance_dir('dest', server)))
+        action = self.api.get_instance_actions(server['id'])[0]
+        events = self.api.api_get('/servers/%s/os-instance-actions/%s' % (
+            server['id'], action['request_id'])).body['instanceAction'][
+                'events']
+        [failed] = [e for e in events
+                    if e['event'] == 'compute_pre_live_migration']
+        self.assertEqual('Error', failed['result'])
+        self.assertIn('cannot copy the rescued server\'s disks from src to '
+                      'dest over [libvirt] remote_filesystem_transport = '
+                      'ssh: ssh: connect to host src port 22: Connection '
+                      'refused', failed['details'])
         self._assert_intact_after_unrescue(server)
 
     def test_lvm_compute_lacks_the_capability(self):

@@ -26,6 +26,7 @@ it copies the marked files from the source over the blank ones nova made.
 Nothing is carried in ``migrate_data``.
 """
 
+import contextlib
 import glob
 import os
 
@@ -33,11 +34,14 @@ from lxml import etree
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
+from nova import exception
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt.libvirt import rescue_record
 
 CONF = nova.conf.CONF
@@ -220,6 +224,26 @@ def image_named(instance, cache_name):
 def _is_generated(cache_name):
     # nova regenerates these bases locally (ephemeral_<size>_<fs>, swap_<mb>)
     return cache_name.startswith(('ephemeral', 'swap'))
+
+
+@contextlib.contextmanager
+def copying_from(source_host):
+    """A copy from the source that fails says which transport, from where to
+    where: nova records a ``MigrationError``'s message in the
+    ``compute_pre_live_migration`` event (255 characters; another error
+    would show as its class name only). The server stays rescued on the
+    source; nova's rollback removes what the destination made."""
+    try:
+        yield
+    except processutils.ProcessExecutionError as e:
+        detail = (e.stderr or e.description or '').strip().splitlines()
+        raise exception.MigrationError(reason=_(
+            'cannot copy the rescued server\'s disks from %(source)s to '
+            '%(dest)s over [libvirt] remote_filesystem_transport = '
+            '%(transport)s: %(detail)s') % {
+                'source': source_host, 'dest': CONF.host,
+                'transport': CONF.libvirt.remote_filesystem_transport,
+                'detail': detail[0] if detail else e})
 
 
 def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,

@@ -310,14 +310,17 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                                    disk_info, fallback_from_host=None):
         ours = (fallback_from_host and
                 block_migration.is_migrating_rescued(instance))
-        if ours:
+        if not ours:
+            return super()._create_images_and_backing(
+                context, instance, instance_dir, disk_info,
+                fallback_from_host=fallback_from_host)
+        with block_migration.copying_from(fallback_from_host):
             block_migration.fill_foreign_bases(
                 self, context, instance, instance_dir, disk_info,
                 fallback_from_host)
-        super()._create_images_and_backing(
-            context, instance, instance_dir, disk_info,
-            fallback_from_host=fallback_from_host)
-        if ours:
+            super()._create_images_and_backing(
+                context, instance, instance_dir, disk_info,
+                fallback_from_host=fallback_from_host)
             block_migration.copy_unmirrored(
                 instance, instance_dir, disk_info, fallback_from_host)
 

@@ -11,7 +11,15 @@ correct is refused in the source pre-check, before anything moves:
 * a tunnelled block migration: libvirt copies no disk at all when nova asks
   for tunnelling (selective disk migration is not possible there);
 * image backends and hypervisors nova's block migration does not copy files
-  for (ploop, parallels).
+  for (ploop, parallels);
+* post-copy: with ``[libvirt] live_migration_permit_post_copy`` and
+  ``live_migration_timeout_action = force_complete`` a slow migration
+  switches to post-copy, after which the rescue guest runs on the
+  destination while its memory is still on the source; a failure then
+  loses the running rescue guest and the disk writes it made there. That
+  has not been proven safe for rescued servers, so it is refused. (With the
+  timeout action ``abort`` nova never switches: the force-complete API
+  answers 409 for a rescued server.)
 
 Conditions that hold for every migration from a compute (LVM, tunnelling)
 also switch off the capability, so the API answers 400 up front instead of
@@ -40,13 +48,26 @@ def host_refusal():
         return _("[libvirt] live_migration_tunnelled = True: a tunnelled "
                  "block migration copies no disk, so the rescue disk, root "
                  "and config drive of a rescued server would be lost")
+    return post_copy_refusal()
+
+
+def post_copy_refusal():
+    """Why this compute's migrations may switch to post-copy, or None."""
+    if (CONF.libvirt.live_migration_permit_post_copy and
+            CONF.libvirt.live_migration_timeout_action == 'force_complete'):
+        return _("post-copy is not supported for rescued servers, and "
+                 "[libvirt] live_migration_permit_post_copy with "
+                 "live_migration_timeout_action = force_complete may switch "
+                 "to it (set the timeout action to abort)")
     return None
 
 
 def _refuse(instance, why):
+    # nova keeps 255 characters of it in the instance action event, behind
+    # its own prefix: the reason comes first.
     raise exception.MigrationPreCheckError(reason=_(
-        "server %(uuid)s is rescued and cannot be live-migrated here: "
-        "%(why)s. Unrescue the server and migrate it then, or choose a "
+        "%(why)s. Server %(uuid)s is rescued and cannot be live-migrated "
+        "here: unrescue the server and migrate it then, or choose a "
         "destination that shares its instance directory (or RBD storage) "
         "with the source.") % {'uuid': instance.uuid, 'why': why})
 
@@ -64,6 +85,9 @@ def refuse_unsafe(instance, migrate_data):
                             "cannot live-migrate without losing data") %
                 (_('source') if CONF.libvirt.images_type == 'lvm'
                  else _('destination')))
+    post_copy = post_copy_refusal()
+    if post_copy:
+        _refuse(instance, post_copy)
     if not migrate_data.block_migration:
         return
     if CONF.libvirt.live_migration_tunnelled:

@@ -40,7 +40,7 @@ class RefuseUnsafeTest(test.NoDBTestCase):
                               migration_checks.refuse_unsafe,
                               self.instance, data)
         self.assertIn(self.instance.uuid, str(e))
-        self.assertIn('Unrescue the server and migrate it then', str(e))
+        self.assertIn('unrescue the server and migrate it then', str(e))
         return str(e)
 
     def test_file_backends_block_migrate(self):
@@ -113,6 +113,14 @@ class DriverTest(test.NoDBTestCase):
 
     def test_no_capability_with_tunnelled_migration(self):
         self.flags(live_migration_tunnelled=True, group='libvirt')
+        self.assertIs(False, self._driver().capabilities[CAPABILITY])
+
+    def test_no_capability_when_migrations_may_switch_to_post_copy(self):
+        self.flags(live_migration_permit_post_copy=True, group='libvirt')
+        # nova never switches with the timeout action abort
+        self.assertIs(True, self._driver().capabilities[CAPABILITY])
+        self.flags(live_migration_timeout_action='force_complete',
+                   group='libvirt')
         self.assertIs(False, self._driver().capabilities[CAPABILITY])
 
     def test_option_still_decides_otherwise(self):
