@@ -484,13 +484,13 @@ def throttle(host, on):
         raise Failed('cannot throttle %s: %s' % (host, r.stderr.strip()))
 
 
-def settled_migration(sid, mig_id):
+def settled_migration(sid, mig_id, ends=('cancelled', 'error', 'failed')):
     """Migration ``mig_id`` of server ``sid`` once it has ended (cancelled,
     error or failed), read again a few seconds later: nova may still be in
     its rollback and error handling when the record changes."""
     def ended():
         return [x for x in migrations(sid) if x['id'] == mig_id and
-                x['status'] in ('cancelled', 'error', 'failed')]
+                x['status'] in ends]
     wait('migration record final', ended, 60)
     time.sleep(5)
     return [x for x in migrations(sid) if x['id'] == mig_id][0]
@@ -624,33 +624,39 @@ def switch_driver(sc, short, driver):
 
 
 def host_leftovers(short, sid):
-    """Files and domains of server SID on host SHORT, and its rescue-image
-    cache file."""
+    """Server SID's instance directory and domain on host SHORT (separate
+    instance storage), and that host's cache file of the rescue image."""
     import hashlib
     root = os.path.join(STATE, 'hosts', short, 'instances')
     found = [p for p in (os.path.join(root, sid), os.path.join(
         root, '_base', hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()))
         if os.path.exists(p)]
-    return found + virsh_list('e2e-' + short)
+    dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
+    return found + [d for d in virsh_list('e2e-' + short) if d == dom]
 
 
-def stale_capability(sc, st):
-    """Scenario 8: e2e-h2 switched back to nova's stock driver keeps the
-    trait in placement; the API refuses it (400, stale), the scheduler never
-    picks it, nothing moves or lands there; the rescue guest keeps running
-    on e2e-h1 and unrescue there finds every disk's data."""
+def stale_capability(sc, st, mode, src='e2e-h1', dst='e2e-h2'):
+    """Scenario 8: DST switched back to nova's stock driver keeps the trait
+    in placement; the API refuses it (400, stale), the scheduler never picks
+    it, nothing moves or lands there; the rescue guest keeps running on SRC
+    and unrescue there finds every disk's data."""
     sid = st['sid']
-    check(not host_leftovers('h2', sid), 'e2e-h2 holds nothing of the '
-          'server and no cache file of the rescue image before')
-    switch_driver(sc, 'h2', 'libvirt.LibvirtDriver')
+    row = {'fault': 'destination back on nova\'s driver, trait left',
+           'stage': 'API, scheduler', 'outcome': '-', 'data': '-',
+           'leftovers': '-'}
+    FAULT_ROWS.append(row)
+    separate = mode == 'block'
+    check(not separate or not host_leftovers(dst[-2:], sid),
+          '%s holds nothing of the server before' % dst)
+    switch_driver(sc, dst[-2:], 'libvirt.LibvirtDriver')
     try:
-        check('CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED' in provider_traits(
-            'e2e-h2'),
-              'the trait stays on e2e-h2 with nova\'s driver (as nova '
-              'leaves it)')
+        check('CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED' in provider_traits(dst),
+              'the trait stays on %s with nova\'s driver (as nova leaves '
+              'it)' % dst)
         before = last_tick(console(sid))
+        known = {m['id'] for m in migrations(sid)}
         msg = sc.timed('400 for the stale destination', _refused_400, sid,
-                       'e2e-h2', 'e2e-h2', 'destination with a stale trait')
+                       dst, dst, 'destination with a stale trait')
         check('is stale' in msg, 'the answer says the trait is stale: %s'
               % msg)
         log('answer: %s' % msg)
@@ -660,18 +666,218 @@ def stale_capability(sc, st):
         check(r.status_code == 202, 'no host: 202 (%s)' % r.status_code)
         mig = sc.timed('scheduler finds no host', wait, 'migration error',
                        lambda: [m for m in migrations(sid)
-                                if m['status'] == 'error'], 120, 1)
+                                if m['id'] not in known and
+                                m['status'] == 'error'], 120, 1)
         check(mig, 'migration record in error: %s' % mig)
-        sc.timed('server settles RESCUE on e2e-h1', _settled, sid, 'e2e-h1')
+        sc.timed('server settles RESCUE on %s' % src, _settled, sid, src)
+        row['outcome'] = '400 (stale); no host: RESCUE on %s' % src
         t = wait_tick(sid, 'rescue', st['rescue_boot'], before[2], 60)
-        check(True, 'the same rescue guest keeps ticking on e2e-h1 (boot id '
-              '%s, n %d -> %d)' % (t[1], before[2], t[2]))
-        check(not host_leftovers('h2', sid), 'nothing of the server on '
-              'e2e-h2, and no cache file of the rescue image: %s'
-              % host_leftovers('h2', sid))
+        check(True, 'the same rescue guest keeps ticking on %s (boot id '
+              '%s, n %d -> %d)' % (src, t[1], before[2], t[2]))
+        left = host_leftovers(dst[-2:], sid) if separate else []
+        row['leftovers'] = ', '.join(left) or 'none'
+        check(not left, 'nothing of the server on %s: %s' % (dst, left))
     finally:
-        switch_driver(sc, 'h2', 'rescue_lm.libvirt.LibvirtDriver')
-    unrescue_and_check(sc, st, 'e2e-h1')
+        switch_driver(sc, dst[-2:], 'rescue_lm.libvirt.LibvirtDriver')
+    unrescue_and_check(sc, st, src)
+    row['data'] = 'root, ephemeral, config drive OK; same rescue guest'
+
+
+#: One line per injected fault: fault, stage, outcome, data check, leftovers
+FAULT_ROWS = []
+
+
+class Fault(object):
+    """A fault injected while a rescued server live-migrates SRC -> DST."""
+
+    def __init__(self, name, inject, restore, restore_after=None):
+        self.name = name
+        self._inject = inject
+        self._restore = restore
+        #: seconds after the injection to restore (None: once settled)
+        self.restore_after = restore_after
+        self.restored = False
+
+    def inject(self, src, dst):
+        self._inject(src[-2:], dst[-2:])
+
+    def restore(self, src, dst):
+        if not self.restored:
+            self.restored = True
+            self._restore(src[-2:], dst[-2:])
+
+
+def _sleep_then(seconds, fn):
+    def run(*args):
+        time.sleep(seconds)
+        fn(*args)
+    return run
+
+
+FAULTS = {
+    'destination libvirtd killed': lambda: Fault(
+        'destination libvirtd killed',
+        lambda s, d: bed('kill-libvirtd', d),
+        lambda s, d: bed('start-libvirtd', d), restore_after=5),
+    'source nova-compute killed': lambda: Fault(
+        'source nova-compute SIGKILLed, started again',
+        lambda s, d: bed('stop-compute', s),
+        lambda s, d: bed('start-compute', s), restore_after=10),
+    'migration link down': lambda: Fault(
+        'migration network cut (link down), restored',
+        lambda s, d: bed('link', d, 'down'),
+        lambda s, d: bed('link', d, 'up')),
+    'destination filesystem full': lambda: Fault(
+        'destination instance filesystem full (64 MiB tmpfs)',
+        lambda s, d: None, lambda s, d: bed('drop-small-fs', d)),
+}
+
+
+def cache_file_ok(short):
+    """None, or what is wrong with SHORT's cache file of the rescue image
+    (it must hold the rescue image's bytes or not exist)."""
+    import hashlib
+    name = hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()
+    path = os.path.join(STATE, 'hosts', short, 'instances', '_base', name)
+    if not os.path.exists(path):
+        return None
+    ref = os.path.join(STATE, 'images', 'rescue.raw')
+    if not os.path.exists(ref):
+        subprocess.run(['qemu-img', 'convert', '-O', 'raw', os.path.join(
+            os.environ.get('E2E_ROOT', '/var/tmp/nova-rescue-lm-e2e'),
+            'cache', 'guest', 'rescue.qcow2'), ref], check=True)
+
+    def digest(p):
+        return hashlib.sha256(open(p, 'rb').read()).hexdigest()
+    if digest(path) != digest(ref):
+        return 'cache file %s is not the rescue image' % path
+    return None
+
+
+def fault_migration(sc, st, src, dst, fault, mode):
+    """Live-migrate the rescued server SRC -> DST, inject FAULT midway.
+
+    However it ends: the server is RESCUE on exactly one host, the same
+    rescue guest running there; nothing of it on the other host (with
+    separate storage: no instance directory, domain, or rescue-image cache
+    file that is not the rescue image); unrescue there finds every disk's
+    data. Returns the host it ended on."""
+    sid = st['sid']
+    dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
+    row = {'fault': fault.name, 'stage': '-', 'outcome': '-',
+           'data': '-', 'leftovers': '-'}
+    FAULT_ROWS.append(row)
+    tick = last_tick(console(sid))
+    n_before = tick[2] if tick else 0
+    t_migrate = time.time()
+    throttle(dst, True)
+    try:
+        action(sid, {'os-migrateLive': {'host': dst,
+                                        'block_migration': 'auto'}})
+
+        def running():
+            for m in migrations(sid):
+                if (m['migration_type'] == 'live-migration' and
+                        m['status'] in ('running', 'failed', 'error')):
+                    return m
+        mig = sc.timed('migration running', wait, 'migration running',
+                       running, 120, 0.3)
+        time.sleep(2)
+        mig = [m for m in migrations(sid) if m['id'] == mig['id']][0]
+        row['stage'] = 'migration %s' % mig['status']
+        sc.timed('inject: %s' % fault.name, fault.inject, src, dst)
+        if fault.restore_after is not None:
+            time.sleep(fault.restore_after)
+            sc.timed('restore', fault.restore, src, dst)
+        s = sc.timed('settled (no task)', wait, 'migration to end',
+                     lambda: (lambda s: s if s['OS-EXT-STS:task_state'] is
+                              None else None)(server(sid)), 300, 1)
+    finally:
+        throttle(dst, False)
+        fault.restore(src, dst)
+    m = settled_migration(sid, mig['id'], ends=(
+        'completed', 'cancelled', 'error', 'failed'))
+    s = server(sid)
+    host = s['OS-EXT-SRV-ATTR:host']
+    other = dst if host == src else src
+    row['outcome'] = '%s on %s, migration %s' % (s['status'], host,
+                                                 m['status'])
+    check(s['status'] == 'RESCUE' and host in (src, dst),
+          'server is RESCUE on %s or %s (%s on %s)' % (
+              src, dst, s['status'], host))
+    try:
+        wait('domain gone from %s' % other,
+             lambda: dom not in virsh_list(other), 60)
+    except Failed:
+        pass
+    c0 = cpu_time(host, dom) if dom in virsh_list(host) else None
+    time.sleep(3)
+    c1 = cpu_time(host, dom) if dom in virsh_list(host) else None
+    check(c0 is not None and c1 > c0 and dom not in virsh_list(other),
+          'the rescue domain runs on %s only (%s: %s; %s: %s; CPU time '
+          '%s -> %s)' % (host, host, virsh_list(host), other,
+                         virsh_list(other), c0, c1))
+    left = []
+    if mode == 'block':
+        left = [p for p in host_leftovers(other[-2:], sid)]
+        bad = cache_file_ok(other[-2:])
+        if bad:
+            left.append(bad)
+    row['leftovers'] = ', '.join(left) or 'none'
+    check(not left, 'nothing of the server left on %s: %s' % (other, left))
+    t_unrescue = time.time()
+    unrescue_and_check(sc, st, host)
+    lb = last_boot(console(sid, 400))
+    vda = lb[2].get('vda', '') if lb else ''
+    mt = re.search(r'role=rescue bootid=(\w+) tick=(\d+)', vda)
+    gone = int(t_unrescue - t_migrate)
+    check(mt and int(mt.group(2)) >= n_before + gone - 5,
+          'the same rescue guest ran until the unrescue: %r (tick %d '
+          'before the migration, %ds later)' % (vda, n_before, gone))
+    row['data'] = 'root, ephemeral, config drive OK; same rescue guest'
+    return host
+
+
+BLOCK_FAULTS = ('destination filesystem full', 'migration link down',
+                'destination libvirtd killed', 'source nova-compute killed')
+SHARED_FAULTS = ('migration link down', 'destination libvirtd killed',
+                 'source nova-compute killed')
+
+
+def fault_table(results, mode, st, src, dst, names):
+    """Run the faults NAMES one after the other on the rescued server ST
+    (each from where the last left it, rescued again); one table line
+    each, and one result each for the final count."""
+    ok = True
+    here, there = src, dst
+    for name in names:
+        fault = FAULTS[name]()
+        if name == 'destination filesystem full':
+            bed('small-fs', there[-2:], '64m')
+
+        def run(sc, fault=fault):
+            return fault_migration(sc, st, here, there, fault, mode)
+        holder = {}
+
+        def step(sc):
+            holder['host'] = run(sc)
+            rescue_again(sc, st, holder['host'])
+        passed = Scenario('fault (%s): %s during a rescued server\'s live '
+                          'migration %s -> %s' % (mode, fault.name, here,
+                                                  there),
+                          results).run(step)
+        ok &= passed
+        if not passed:
+            break
+        if holder['host'] == there:
+            here, there = there, here
+    print('\n%-46s | %-18s | %-40s | %-52s | %s' % (
+        'fault', 'stage', 'outcome', 'data check', 'leftovers'))
+    for row in FAULT_ROWS:
+        print('%-46s | %-18s | %-40s | %-52s | %s' % (
+            row['fault'], row['stage'], row['outcome'], row['data'],
+            row['leftovers']))
+    return ok
 
 
 def provider_traits(name):
@@ -953,13 +1159,27 @@ def main():
                                                      'e2e-h2'))
             ok &= holder['s5']
             if holder.get('s5'):
-                ok &= Scenario(
+                holder['s7'] = Scenario(
                     'scenario 7 (shared storage): the destination of a '
                     'rescued server\'s live migration loses power; '
                     'nova-compute comes back and the server with it, '
                     'RESCUE in its rescue guest; unrescue there works',
                     a.results).run(lambda sc: host_restart(
                         sc, holder, 'e2e-h1', 'e2e-h2'))
+                ok &= holder['s7']
+        if holder.get('s7'):
+            def s8(sc):
+                rescue_again(sc, holder, 'e2e-h2')
+                stale_capability(sc, holder, 'shared', src='e2e-h2',
+                                 dst='e2e-h1')
+                rescue_again(sc, holder, 'e2e-h2')
+            if Scenario('scenario 8 (shared storage): e2e-h1 switched back '
+                        'to nova\'s stock driver keeps the trait; 400, never '
+                        'scheduled; unrescue on e2e-h2', a.results).run(s8):
+                ok &= fault_table(a.results, 'shared', holder, 'e2e-h2',
+                                  'e2e-h1', SHARED_FAULTS)
+            else:
+                ok = False
         if os.path.exists(os.path.join(STATE, 'openrc')):
             try:
                 delete_all()
@@ -970,14 +1190,21 @@ def main():
                            '409 below 2.105', a.results).run(tempest_plugin)
     else:
         if os.path.exists(os.path.join(STATE, 'openrc')):
+            faulty = {}
+
             def s8(sc):
-                st = boot_and_rescue(sc, 'e2e-stale')
-                stale_capability(sc, st)
-            ok &= Scenario(
+                faulty.update(boot_and_rescue(sc, 'e2e-faults'))
+                stale_capability(sc, faulty, 'block')
+                rescue_again(sc, faulty, 'e2e-h1')
+            s8ok = Scenario(
                 'scenario 8 (block migration): e2e-h2 switched back to '
                 'nova\'s stock driver keeps the trait; 400 naming it, the '
                 'scheduler never picks it, nothing lands there; unrescue on '
                 'e2e-h1 finds every disk\'s data', a.results).run(s8)
+            ok &= s8ok
+            if s8ok:
+                ok &= fault_table(a.results, 'block', faulty, 'e2e-h1',
+                                  'e2e-h2', BLOCK_FAULTS)
             try:
                 delete_all()
             except Exception as e:  # noqa

@@ -643,9 +643,25 @@ case ${1:-} in
   start-compute)
     export PATH="$S/bin:$VENV/bin:$PATH"
     start_compute "${2:?host: h1, h2 or h3}" ;;
+  # Faults injected during a live migration (tests/e2e/scenarios.py).
+  kill-libvirtd)   # kill-libvirtd H: SIGKILL the host's libvirtd
+    kill -KILL "$(cat "$PIDS/libvirtd-${2:?host}")"; rm -f "$PIDS/libvirtd-$2" ;;
+  start-libvirtd)  # start-libvirtd H: libvirtd again, in the host's namespaces
+    h=${2:?host}
+    run libvirtd-$h nsenter -t "$(cat "$PIDS/host-$h")" -m -u -n \
+      libvirtd -l -p /run/libvirt/libvirtd.pid
+    wait_for 30 "libvirtd on $h" nsenter -t "$(cat "$PIDS/host-$h")" -m \
+      test -S /run/libvirt/libvirt-sock ;;
+  link)            # link H up|down: the host's only network link
+    ip link set "e2e-rlm-b${2#h}" "${3:?up or down}" ;;
+  small-fs)        # small-fs H SIZE: a tmpfs of SIZE over its instances dir
+    nsenter -t "$(cat "$PIDS/host-${2:?host}")" -m \
+      mount -t tmpfs -o "size=${3:?size}" e2e-small-fs "$INST" ;;
+  drop-small-fs)   # drop-small-fs H
+    nsenter -t "$(cat "$PIDS/host-${2:?host}")" -m umount "$INST" ;;
   # An operator switching a (stopped) compute's driver: set-driver H DRIVER
   set-driver)
     sed -i "s/^compute_driver = .*/compute_driver = ${3:?driver}/" \
       "$S/etc/nova/nova-${2:?host: h1, h2 or h3}.conf" ;;
-  *) echo "usage: $0 up shared|block | down | leftovers | stop-compute H | start-compute H | set-driver H DRIVER" >&2; exit 2 ;;
+  *) echo "usage: $0 up shared|block | down | leftovers | stop-compute H | start-compute H | set-driver H DRIVER | kill-libvirtd H | start-libvirtd H | link H up|down | small-fs H SIZE | drop-small-fs H" >&2; exit 2 ;;
 esac
