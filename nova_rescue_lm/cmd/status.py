@@ -8,13 +8,13 @@ which nodes carry the trait although their driver no longer reports it.
 """
 
 import configparser
+import functools
+import os
 import sys
 
-from keystoneauth1 import exceptions as ks_exc
 import nova.conf
 from nova import config as nova_config
 from nova import context as nova_context
-from nova import exception as nova_exception
 from nova import objects
 from nova.scheduler.client import report
 from oslo_upgradecheck import upgradecheck
@@ -49,6 +49,35 @@ def _compute_nodes(ctxt):
     return nodes
 
 
+def api_paste_file(environ=None):
+    """The paste file nova-api loads.
+
+    nova-api runs only as a WSGI application (``nova.wsgi.osapi_compute``):
+    ``nova/api/openstack/wsgi_app.py`` takes the first file of
+    ``OS_NOVA_CONFIG_FILES`` (default ``api-paste.ini;nova.conf``) in
+    ``OS_NOVA_CONFIG_DIR`` (default ``/etc/nova``). ``[wsgi]
+    api_paste_config`` is read by nova's test fixtures only.
+    """
+    environ = os.environ if environ is None else environ
+    directory = environ.get('OS_NOVA_CONFIG_DIR', '/etc/nova').strip()
+    files = environ.get('OS_NOVA_CONFIG_FILES', '').split(';')
+    return os.path.join(directory, files[0] or 'api-paste.ini')
+
+
+def never_raises(check):
+    """A check that fails with its reason instead of a traceback, so that
+    the other checks still report."""
+    @functools.wraps(check)
+    def wrapper(self):
+        try:
+            return check(self)
+        except Exception as e:
+            return _result(upgradecheck.Code.FAILURE, _(
+                'The check could not run: %(type)s: %(e)s') % {
+                    'type': type(e).__name__, 'e': e})
+    return wrapper
+
+
 def _node_names(nodes):
     return ', '.join(sorted(node.hypervisor_hostname for node in nodes))
 
@@ -71,14 +100,22 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                              'differences': '; '.join(differences)})
 
     def _check_api_paste(self):
-        path = CONF.wsgi.api_paste_config
-        found = CONF.find_file(path) if path else None
-        if not found:
+        path = api_paste_file()
+        if not os.path.isfile(path):
             return _result(upgradecheck.Code.FAILURE, _(
-                'api-paste.ini (%s) was not found; set [wsgi] '
-                'api_paste_config to its absolute path.') % path)
+                'nova-api loads %(path)s, which does not exist here. nova-api '
+                '(nova.wsgi.osapi_compute under uWSGI or httpd) reads the '
+                'first file of OS_NOVA_CONFIG_FILES in OS_NOVA_CONFIG_DIR '
+                '(default /etc/nova/api-paste.ini); run this check on an '
+                'API node with the environment nova-api has. [wsgi] '
+                'api_paste_config does not change what nova-api loads.')
+                % {'path': path})
         parser = configparser.RawConfigParser()
-        parser.read(found)
+        try:
+            parser.read(path)
+        except configparser.Error as e:
+            return _result(upgradecheck.Code.FAILURE, _(
+                '%(path)s cannot be read: %(e)s') % {'path': path, 'e': e})
         wrong = [section for section, factory in PASTE_FACTORIES.items()
                  if not parser.has_option(section, 'paste.app_factory') or
                  parser.get(section, 'paste.app_factory') != factory]
@@ -87,12 +124,13 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                 '%(path)s does not load nova-rescue-lm in %(sections)s, so '
                 'nova-api does not offer microversion 2.105. Set '
                 '%(expected)s.') % {
-                    'path': found, 'sections': ', '.join(wrong),
+                    'path': path, 'sections': ', '.join(wrong),
                     'expected': '; '.join(
                         '[%s] paste.app_factory = %s' % item
                         for item in PASTE_FACTORIES.items())})
         return _result(upgradecheck.Code.SUCCESS,
-                       _('%s loads nova-rescue-lm.') % found)
+                       _('%s (the file nova-api loads) loads '
+                         'nova-rescue-lm.') % path)
 
     def _traits_by_node(self):
         """({node: traits}, None), or (None, the failure to report).
@@ -105,15 +143,17 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
 
     def _read_traits(self):
         ctxt = nova_context.get_admin_context()
-        client = report.report_client_singleton()
+        nodes = _compute_nodes(ctxt)
         try:
+            # ([placement] of nova.conf; missing credentials raise here)
+            client = report.report_client_singleton()
             return {node: client.get_provider_traits(ctxt, node.uuid).traits
-                    for node in _compute_nodes(ctxt)}, None
-        except (nova_exception.ResourceProviderTraitRetrievalFailed,
-                ks_exc.ClientException) as e:
+                    for node in nodes}, None
+        except Exception as e:
             return None, _result(upgradecheck.Code.FAILURE, _(
-                'Could not read compute node traits from placement: %s')
-                % e)
+                'Could not read compute node traits from placement (check '
+                'the [placement] section of nova.conf): %(type)s: %(e)s')
+                % {'type': type(e).__name__, 'e': e})
 
     def _check_compute_capability(self):
         traits, failure = self._traits_by_node()
@@ -143,7 +183,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             return failure
         stale = [node for node, t in traits.items()
                  if capability.TRAIT in t and
-                 (node.stats or {}).get(capability.STAT) != 'True']
+                 capability.unproven(t, node.stats)]
         if not stale:
             return _result(upgradecheck.Code.SUCCESS,
                            _('No stale %s trait.') % capability.TRAIT)
@@ -157,12 +197,13 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             'package so it is reported again.') % {
                 'trait': capability.TRAIT, 'nodes': _node_names(stale)})
 
-    _upgrade_checks = (
-        (_('nova internals'), _check_nova_shape),
-        (_('API paste pipeline'), _check_api_paste),
-        (_('Compute capability'), _check_compute_capability),
-        (_('Stale capability traits'), _check_stale_traits),
-    )
+    _upgrade_checks = tuple(
+        (name, never_raises(check)) for name, check in (
+            (_('nova internals'), _check_nova_shape),
+            (_('API paste pipeline'), _check_api_paste),
+            (_('Compute capability'), _check_compute_capability),
+            (_('Stale capability traits'), _check_stale_traits),
+        ))
 
 
 def main(argv=None):

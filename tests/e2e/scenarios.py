@@ -187,6 +187,21 @@ def migrations(sid):
                 ).json()['migrations']
 
 
+def migration_errors(sid):
+    """'event: details' of the failed events of the newest live migration
+    (what `openstack server event show` displays)."""
+    actions = [a for a in call('GET', '/servers/%s/os-instance-actions' % sid
+                               ).json()['instanceActions']
+               if a['action'] == 'live-migration']
+    if not actions:
+        return []
+    newest = max(actions, key=lambda a: a['start_time'])
+    d = call('GET', '/servers/%s/os-instance-actions/%s' % (
+        sid, newest['request_id'])).json()['instanceAction']
+    return ['%s: %s' % (e['event'], e.get('details'))
+            for e in d.get('events', []) if e.get('result') == 'Error']
+
+
 def action_events(sid):
     """Failed instance-action events with their tracebacks (admin)."""
     out = []
@@ -623,14 +638,17 @@ def switch_driver(sc, short, driver):
              lambda: service_heartbeat(host) != killed, 180, 1)
 
 
-def host_leftovers(short, sid):
+def host_leftovers(short, sid, cache=True):
     """Server SID's instance directory and domain on host SHORT (separate
-    instance storage), and that host's cache file of the rescue image."""
+    instance storage), and (CACHE) that host's cache file of the rescue
+    image."""
     import hashlib
     root = os.path.join(STATE, 'hosts', short, 'instances')
-    found = [p for p in (os.path.join(root, sid), os.path.join(
-        root, '_base', hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()))
-        if os.path.exists(p)]
+    paths = [os.path.join(root, sid)]
+    if cache:
+        paths.append(os.path.join(
+            root, '_base', hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()))
+    found = [p for p in paths if os.path.exists(p)]
     dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
     return found + [d for d in virsh_list('e2e-' + short) if d == dom]
 
@@ -770,25 +788,31 @@ def fault_migration(sc, st, src, dst, fault, mode):
     tick = last_tick(console(sid))
     n_before = tick[2] if tick else 0
     t_migrate = time.time()
+    known = {m['id'] for m in migrations(sid)}
     throttle(dst, True)
     try:
         action(sid, {'os-migrateLive': {'host': dst,
                                         'block_migration': 'auto'}})
 
-        def running():
+        def started():
+            # running, or already ended (refused before it ran)
             for m in migrations(sid):
-                if (m['migration_type'] == 'live-migration' and
-                        m['status'] in ('running', 'failed', 'error')):
+                if m['id'] not in known and m['status'] in (
+                        'running', 'completed', 'failed', 'error',
+                        'cancelled'):
                     return m
         mig = sc.timed('migration running', wait, 'migration running',
-                       running, 120, 0.3)
-        time.sleep(2)
-        mig = [m for m in migrations(sid) if m['id'] == mig['id']][0]
+                       started, 180, 0.3)
+        if mig['status'] == 'running':
+            time.sleep(2)
+            mig = [m for m in migrations(sid) if m['id'] == mig['id']][0]
         row['stage'] = 'migration %s' % mig['status']
         sc.timed('inject: %s' % fault.name, fault.inject, src, dst)
         if fault.restore_after is not None:
             time.sleep(fault.restore_after)
             sc.timed('restore', fault.restore, src, dst)
+        # At full speed again: a migration the fault did not end finishes.
+        throttle(dst, False)
         s = sc.timed('settled (no task)', wait, 'migration to end',
                      lambda: (lambda s: s if s['OS-EXT-STS:task_state'] is
                               None else None)(server(sid)), 300, 1)
@@ -802,6 +826,10 @@ def fault_migration(sc, st, src, dst, fault, mode):
     other = dst if host == src else src
     row['outcome'] = '%s on %s, migration %s' % (s['status'], host,
                                                  m['status'])
+    errors = migration_errors(sid)
+    if errors:
+        row['outcome'] += ' (%s)' % errors[0][:70]
+        log('error events of the migration: %s' % errors)
     check(s['status'] == 'RESCUE' and host in (src, dst),
           'server is RESCUE on %s or %s (%s on %s)' % (
               src, dst, s['status'], host))
@@ -819,7 +847,9 @@ def fault_migration(sc, st, src, dst, fault, mode):
                          virsh_list(other), c0, c1))
     left = []
     if mode == 'block':
-        left = [p for p in host_leftovers(other[-2:], sid)]
+        # (a cache file that holds the rescue image may stay, as nova keeps
+        # any image it fetched; a poisoned one may not)
+        left = host_leftovers(other[-2:], sid, cache=False)
         bad = cache_file_ok(other[-2:])
         if bad:
             left.append(bad)

@@ -1,8 +1,13 @@
 """nova-rescue-lm-status upgrade check against a cloud mid-upgrade."""
 
 from importlib import metadata
+import os
+import shutil
 from unittest import mock
 
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_upgradecheck import upgradecheck
 
@@ -21,6 +26,15 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         self.start_compute('src')
         self.start_compute('stock', driver=base.STOCK_DRIVER)
         self.commands = status.UpgradeCommands()
+        # nova-api's configuration directory (OS_NOVA_CONFIG_DIR), with the
+        # package's paste file as api-paste.ini
+        self.etc = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_NOVA_CONFIG_DIR', self.etc))
+        self._install_paste(base.PASTE_INI)
+
+    def _install_paste(self, source, name='api-paste.ini'):
+        shutil.copy(source, os.path.join(self.etc, name))
 
     def _results(self):
         checks = dict(self.commands._upgrade_checks)
@@ -53,11 +67,75 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         self.assertNotIn('src', stale.details)
 
     def test_stock_api_paste_is_a_failure(self):
-        self.flags(api_paste_config=base.STOCK_PASTE_INI, group='wsgi')
+        self._install_paste(base.STOCK_PASTE_INI)
         result = self._results()['API paste pipeline']
         self.assertEqual(upgradecheck.Code.FAILURE, result.code)
+        self.assertIn(os.path.join(self.etc, 'api-paste.ini'),
+                      result.details)
         for section in status.PASTE_FACTORIES:
             self.assertIn(section, result.details)
+
+    def test_paste_result_follows_the_file_nova_api_loads(self):
+        result = self._results()['API paste pipeline']
+        self.assertEqual(upgradecheck.Code.SUCCESS, result.code)
+        self.assertIn('the file nova-api loads', result.details)
+        # [wsgi] api_paste_config changes nothing nova-api loads...
+        self._install_paste(base.STOCK_PASTE_INI)
+        self.flags(api_paste_config=base.PASTE_INI, group='wsgi')
+        self.assertEqual(upgradecheck.Code.FAILURE,
+                         self._results()['API paste pipeline'].code)
+        # ... OS_NOVA_CONFIG_FILES does.
+        self._install_paste(base.PASTE_INI, name='paste-rescue-lm.ini')
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_NOVA_CONFIG_FILES', 'paste-rescue-lm.ini;nova.conf'))
+        self.assertEqual(upgradecheck.Code.SUCCESS,
+                         self._results()['API paste pipeline'].code)
+
+    def test_missing_paste_file_is_a_failure_naming_it(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_NOVA_CONFIG_DIR', os.path.join(self.etc, 'nowhere')))
+        result = self._results()['API paste pipeline']
+        self.assertEqual(upgradecheck.Code.FAILURE, result.code)
+        self.assertIn('nowhere/api-paste.ini', result.details)
+        self.assertIn('OS_NOVA_CONFIG_DIR', result.details)
+
+    def test_broken_paste_file_is_a_failure(self):
+        with open(os.path.join(self.etc, 'api-paste.ini'), 'w') as f:
+            f.write('[app:osapi_compute_app_v21\nno section end\n')
+        result = self._results()['API paste pipeline']
+        self.assertEqual(upgradecheck.Code.FAILURE, result.code)
+        self.assertIn('cannot be read', result.details)
+
+    def test_missing_placement_credentials_never_crash(self):
+        # What keystoneauth raises for auth_type = password without
+        # auth_url (setting that for real would register the plugin's
+        # options in nova's global configuration for every later test).
+        auth_url = [o for o in ks_loading.get_plugin_loader(
+            'password').get_options() if o.dest == 'auth_url']
+        self.useFixture(fixtures.MockPatch(
+            'keystoneauth1.loading.load_auth_from_conf_options',
+            side_effect=ks_exc.MissingRequiredOptions(
+                auth_url)))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.scheduler.client.report.PLACEMENTCLIENT', None))
+        results = self._results()
+        for name in ('Compute capability', 'Stale capability traits'):
+            self.assertEqual(upgradecheck.Code.FAILURE, results[name].code)
+            self.assertIn('[placement]', results[name].details)
+        self.assertEqual(upgradecheck.Code.SUCCESS,
+                         results['nova internals'].code)
+        self.assertEqual(upgradecheck.Code.FAILURE, self.commands.check())
+
+    def test_a_check_that_raises_is_a_failure_not_a_traceback(self):
+        with mock.patch('nova.objects.CellMappingList.get_all',
+                        side_effect=RuntimeError('no API database')):
+            results = self._results()
+            overall = self.commands.check()
+        self.assertEqual(upgradecheck.Code.FAILURE, overall)
+        self.assertIn('The check could not run: RuntimeError: no API '
+                      'database', results['Compute capability'].details)
+        self.assertEqual(upgradecheck.Code.SUCCESS,
+                         results['API paste pipeline'].code)
 
     def test_a_nova_point_release_is_a_success(self):
         real = metadata.version
