@@ -126,6 +126,11 @@ elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
 elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
     echo_summary "Checking nova-rescue-lm"
     check_nova_rescue_lm
+elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+    # The tempest plugin's tests run only where the feature is enabled.
+    if is_service_enabled tempest && [[ "$NOVA_RESCUE_LM_ENABLE" == "True" ]]; then
+        iniset "$TEMPEST_CONFIG" rescue_lm live_migrate_rescued True
+    fi
 fi
 
 if [[ "$1" == "clean" ]]; then

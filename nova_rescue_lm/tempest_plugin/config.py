@@ -8,10 +8,13 @@ group = cfg.OptGroup(
 
 opts = [
     cfg.BoolOpt('live_migrate_rescued',
-                default=True,
+                default=False,
                 help='Whether the cloud under test runs nova-rescue-lm '
                      '(microversion 2.105 on os-migrateLive for rescued '
-                     'servers). The tests skip when False.'),
+                     'servers). False (the default, as tempest\'s feature '
+                     'flags) skips the tests; set it to True in '
+                     'tempest.conf for a cloud with the package (the '
+                     'devstack plugin does).'),
     cfg.StrOpt('rescue_image_ref',
                help='Image to rescue servers with. Defaults to '
                     '[compute] image_ref_alt, then [compute] image_ref.'),

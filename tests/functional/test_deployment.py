@@ -1,8 +1,14 @@
 """What a deployer relies on: the install layout, and a nova-api that loads."""
 
+import configparser
 from importlib import metadata
+import json
 import os
+import subprocess
+import sys
 from unittest import mock
+
+import fixtures
 
 import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
 
@@ -10,6 +16,7 @@ from nova.api.openstack import api_version_request
 from nova.api import wsgi as nova_wsgi
 from nova import test
 
+from nova_rescue_lm.cmd import status
 from tests.functional import base
 from tests.unit import fakes
 
@@ -71,3 +78,91 @@ class TestNeverDown(test.NoDBTestCase):
             self.assertIn(factory, text)
         self.assertNotIn('nova.api.openstack.compute:APIRouterV21', text)
         self.assertTrue(os.path.isabs(base.PASTE_INI))
+
+
+#: What tests/functional/test_deployment.py runs in a child process, as
+#: uWSGI runs nova-api: nova.wsgi.osapi_compute builds the application from
+#: OS_NOVA_CONFIG_DIR and OS_NOVA_CONFIG_FILES.
+PROBE = '''
+import json
+import webob
+from nova.wsgi import osapi_compute
+app = osapi_compute.application
+doc = webob.Request.blank('/v2.1').get_response(app)
+req = webob.Request.blank('/v2.1/')
+req.headers['X-Auth-Token'] = 'admin:admin'
+req.headers['OpenStack-API-Version'] = 'compute 2.105'
+print('PROBE ' + json.dumps({
+    'version': json.loads(doc.body)['version']['version'],
+    'status_at_2_105': req.get_response(app).status_int}))
+'''
+
+
+class TestNovaApiAsDeployed(test.NoDBTestCase):
+    """nova-api started the way uWSGI (or mod_wsgi) starts it."""
+
+    def setUp(self):
+        super().setUp()
+        self.etc = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(self.etc, 'nova.conf'), 'w') as f:
+            f.write(NOVA_CONF % {'dir': self.etc})
+        for db in ('api_db', 'db'):
+            self._run([os.path.join(os.path.dirname(sys.executable),
+                                    'nova-manage'),
+                       '--config-file', os.path.join(self.etc, 'nova.conf'),
+                       db, 'sync'])
+
+    def _run(self, cmd, env=None):
+        done = subprocess.run(cmd, capture_output=True, text=True,
+                              env=dict(os.environ, **(env or {})),
+                              timeout=300)
+        self.assertEqual(0, done.returncode, done.stderr[-2000:])
+        return done.stdout
+
+    def _install_paste(self, name, factories):
+        """nova's own api-paste.ini with FACTORIES set, as the docs say."""
+        parser = configparser.RawConfigParser()
+        parser.read(base.STOCK_PASTE_INI)
+        for section, factory in factories.items():
+            parser.set(section, 'paste.app_factory', factory)
+        with open(os.path.join(self.etc, name), 'w') as f:
+            parser.write(f)
+
+    def _start(self, files=None):
+        env = {'OS_NOVA_CONFIG_DIR': self.etc}
+        if files:
+            env['OS_NOVA_CONFIG_FILES'] = files
+        out = self._run([sys.executable, '-c', PROBE], env=env)
+        return json.loads(out.split('PROBE ', 1)[1])
+
+    def test_documented_paste_change_offers_2_105(self):
+        self._install_paste('api-paste.ini', status.PASTE_FACTORIES)
+        self.assertEqual({'version': '2.105', 'status_at_2_105': 200},
+                         self._start())
+
+    def test_another_paste_file_named_in_the_environment(self):
+        self._install_paste('api-paste.ini', {})
+        self._install_paste('rescue-lm-paste.ini', status.PASTE_FACTORIES)
+        self.assertEqual({'version': '2.104', 'status_at_2_105': 406},
+                         self._start())
+        self.assertEqual({'version': '2.105', 'status_at_2_105': 200},
+                         self._start('rescue-lm-paste.ini;nova.conf'))
+
+    def test_api_paste_config_option_changes_nothing(self):
+        """What the docs once said, and nova-api ignores."""
+        self._install_paste('api-paste.ini', {})
+        with open(os.path.join(self.etc, 'nova.conf'), 'a') as f:
+            f.write('[wsgi]\napi_paste_config = %s\n' % base.PASTE_INI)
+        self.assertEqual({'version': '2.104', 'status_at_2_105': 406},
+                         self._start())
+
+
+NOVA_CONF = '''[DEFAULT]
+host = api-node
+[api]
+auth_strategy = noauth2
+[database]
+connection = sqlite:///%(dir)s/nova.sqlite
+[api_database]
+connection = sqlite:///%(dir)s/nova_api.sqlite
+'''

@@ -18,8 +18,14 @@ from urllib import parse
 import xmlrpc.client
 
 from nova import exception
-from os_xenapi.client import XenAPI
 from oslo_log import log as logging
+
+try:
+    from os_xenapi.client import XenAPI
+except ImportError as e:  # pragma: no cover (depends on the install)
+    raise ImportError(
+        'rescue_lm.xenapi.XenAPIDriver needs os-xenapi: install '
+        '"nova-rescue-lm[xenapi]" into nova\'s environment (%s)' % e) from e
 
 from nova_rescue_lm.i18n import _
 
