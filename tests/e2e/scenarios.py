@@ -157,6 +157,24 @@ def _virsh(host, *args):
         capture_output=True, text=True, timeout=30).stdout
 
 
+def migration_job(host, dom):
+    """'N MiB of memory sent' while libvirt's migration job of DOM on HOST
+    is copying, else None."""
+    info = _virsh(host, 'domjobinfo', dom)
+    if not re.search(r'Job type:\s+Unbounded', info):
+        return None
+    m = re.search(r'Memory processed:\s+([\d.]+) (\w+)', info)
+    return '%s %s of memory sent' % m.groups() if m else 'job running'
+
+
+def compute_ready(host):
+    """HOST's nova-compute is up and enabled (nova disables a compute while
+    it has lost its libvirt connection)."""
+    svc = call('GET', '/os-services?host=%s&binary=nova-compute' % host
+               ).json()['services'][0]
+    return svc['state'] == 'up' and svc['status'] == 'enabled'
+
+
 def domstate(host, dom):
     return _virsh(host, 'domstate', dom, '--reason').strip()
 
@@ -734,7 +752,7 @@ def _sleep_then(seconds, fn):
 
 FAULTS = {
     'destination libvirtd killed': lambda: Fault(
-        'destination libvirtd killed',
+        'destination libvirtd killed, started again',
         lambda s, d: bed('kill-libvirtd', d),
         lambda s, d: bed('start-libvirtd', d), restore_after=5),
     'source nova-compute killed': lambda: Fault(
@@ -804,9 +822,13 @@ def fault_migration(sc, st, src, dst, fault, mode):
         mig = sc.timed('migration running', wait, 'migration running',
                        started, 180, 0.3)
         if mig['status'] == 'running':
-            time.sleep(2)
+            # mid-migration: libvirt's job on the source is copying
+            job = sc.timed('libvirt job copying', wait, 'libvirt migration '
+                           'job', lambda: migration_job(src, dom), 60, 0.3)
             mig = [m for m in migrations(sid) if m['id'] == mig['id']][0]
-        row['stage'] = 'migration %s' % mig['status']
+            row['stage'] = 'migration %s, %s' % (mig['status'], job)
+        else:
+            row['stage'] = 'migration %s' % mig['status']
         sc.timed('inject: %s' % fault.name, fault.inject, src, dst)
         if fault.restore_after is not None:
             time.sleep(fault.restore_after)
@@ -819,6 +841,9 @@ def fault_migration(sc, st, src, dst, fault, mode):
     finally:
         throttle(dst, False)
         fault.restore(src, dst)
+    for h in (src, dst):
+        sc.timed('%s compute up and enabled' % h, wait, 'compute %s ready'
+                 % h, lambda: compute_ready(h), 180, 1)
     m = settled_migration(sid, mig['id'], ends=(
         'completed', 'cancelled', 'error', 'failed'))
     s = server(sid)
