@@ -107,6 +107,7 @@ LIBVIRT_DRIVER = {
     '_lvm_disks': '(self, instance)',
     '_connect_volume': ('(self, context, connection_info, instance, '
                         'encryption=None)'),
+    '_live_migration_uri': '(dest)',
 }
 
 #: ``nova.virt.libvirt.guest.Guest``: the subclass keeps ``_domain`` and

@@ -1,6 +1,7 @@
 """A compute host comes back (``resume_guests_state_on_host_boot``)."""
 
 import fixtures
+from nova import objects
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 
@@ -88,6 +89,55 @@ class TestHostReboot(base.RescueLiveMigrationTestBase):
         self._reboot_host('compute-a')
         self.assertEqual([volume], connected)
         self._assert_back('compute-a', server, 'RESCUE', rescue)
+
+    def _migration_cut_after_libvirt_finished(self, server):
+        """nova-compute of compute-a died during a live migration to
+        compute-b; libvirt finished it alone (the domain left compute-a,
+        runs on compute-b); the database still names compute-a."""
+        dest_node = objects.ComputeNode.get_by_host_and_nodename(
+            self.ctxt, 'compute-b', 'compute-b')
+        migration = objects.Migration(
+            context=self.ctxt, instance_uuid=server['id'],
+            source_compute='compute-a', source_node='compute-a',
+            dest_compute='compute-b', dest_node='compute-b',
+            dest_compute_id=dest_node.id,
+            migration_type='live-migration', status='running')
+        migration.create()
+        src = self.computes['compute-a'].driver._host.get_connection()
+        dst = self.computes['compute-b'].driver._host.get_connection()
+        dom = src.lookupByUUIDString(server['id'])
+        xml = dom.XMLDesc(0)
+        dom.destroy()
+        dom.undefine()
+        dst.defineXML(xml).create()
+        # compute-a's driver asks compute-b's libvirt over the migration URI
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.libvirt.openReadOnly',
+            lambda uri: self.computes[
+                'compute-b' if '//compute-b/' in uri
+                else 'compute-a'].driver._host.get_connection()))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Connection.close', lambda conn: 0,
+            ))
+        return migration
+
+    def test_rescued_server_left_by_a_cut_migration_is_not_started(self):
+        server = self._rescue_server(
+            self._create_server(host='compute-a', networks='none'))
+        rescue = self._domain_disks('compute-a', server)
+        self._migration_cut_after_libvirt_finished(server)
+
+        self.restart_compute_service('compute-a')
+        conn = self.computes['compute-a'].driver._host.get_connection()
+        # no second copy on compute-a (nova would have booted the root)
+        self.assertRaises(fakelibvirt.libvirtError,
+                          conn.lookupByUUIDString, server['id'])
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING,
+                         self._domain_state('compute-b', server))
+        self.assertEqual(rescue, self._domain_disks('compute-b', server))
+        self.assertEqual('RESCUE', self._show_server(server)['status'])
+        self.assertIn('its live migration to compute-b was cut',
+                      self.stdlog.logger.output)
 
     def test_active_server_comes_back_as_nova_brings_it(self):
         server = self._create_server(host='compute-a', networks='none')

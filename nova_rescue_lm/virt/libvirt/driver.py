@@ -139,6 +139,9 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         guest = None
         if instance.vm_state == vm_states.RESCUED:
             guest = host_boot.defined_rescue_domain(self._host, instance)
+            if guest is None and self._left_with_a_cut_migration(
+                    context, instance):
+                return
             if guest is None:
                 LOG.warning('The rescue domain of this rescued server is not '
                             'defined on this host; nova rebuilds the '
@@ -164,6 +167,38 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         self._create_guest_with_network(
             context, guest.get_xml_desc(dump_inactive=True), instance,
             network_info, block_device_info)
+
+    def _left_with_a_cut_migration(self, context, instance):
+        """True (and says so) if the rescued server may run elsewhere."""
+        found = host_boot.cut_migration_destination(
+            context, instance, self._domain_state_at)
+        if not found:
+            return False
+        dest, state = found
+        LOG.error('The rescue domain of this rescued server is no longer '
+                  'defined on this host: its live migration to %(dest)s was '
+                  'cut when nova-compute stopped, and libvirt may have '
+                  'finished it (the domain there: %(state)s). The database '
+                  'still names this host. Nothing is started here, so that '
+                  'no second copy runs on the same or stale disks; see '
+                  '"A live migration cut by nova-compute\'s death" in the '
+                  'nova-rescue-lm troubleshooting guide.',
+                  {'dest': dest, 'state': state}, instance=instance)
+        return True
+
+    def _domain_state_at(self, host, instance):
+        """The state of ``instance``'s domain in ``host``'s libvirt."""
+        conn = libvirt_driver.libvirt.openReadOnly(
+            self._live_migration_uri(host))
+        try:
+            try:
+                dom = conn.lookupByUUIDString(instance.uuid)
+            except libvirt_driver.libvirt.libvirtError:
+                return host_boot.NOT_DEFINED
+            return {1: 'running', 3: 'paused', 5: 'shut off'}.get(
+                dom.state()[0], 'state %s' % dom.state()[0])
+        finally:
+            conn.close()
 
     @nova_if_switched_off
     def _get_guest_xml(self, context, instance, network_info, disk_info,

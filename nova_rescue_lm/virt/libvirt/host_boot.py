@@ -5,10 +5,14 @@ defines the domain afresh from the server's own image: a rescued server
 would boot its root disk while its status still says RESCUE. The rescue
 domain is still defined on the host (nova defines it persistently, and a
 live migration persists it on the destination), so it is started as it is.
+If it is not, and a live migration of the server from this host was cut by
+nova-compute's death, the guest may run on the destination: nothing is
+started here (:func:`cut_migration_destination`).
 """
 
 from nova.compute import power_state
 from nova import exception
+from nova import objects
 
 #: nova's libvirt rescue names its disks (and kernel, ramdisk) so.
 RESCUE_SUFFIX = '.rescue'
@@ -32,3 +36,41 @@ def defined_rescue_domain(host, instance):
 
 def is_up(host, guest):
     return guest.get_power_state(host) in _UP
+
+
+NOT_DEFINED = 'not defined'
+
+#: Live-migration records of a move that may have been cut (nova-compute
+#: sets 'error' on the ones it finds running when it starts again).
+_CUT = ('queued', 'preparing', 'running', 'error')
+
+
+def cut_migration_destination(context, instance, domain_state_at):
+    """Where a live migration cut by this nova-compute's death may have
+    left the rescued server's guest: ``(destination host, what its libvirt
+    says)``, or None.
+
+    nova-compute's death does not stop libvirt: a peer-to-peer migration
+    goes on, and when it completes the rescue domain is undefined here and
+    runs on the destination, while the database still names this host.
+    Starting the server here again would run a second copy, on the same
+    disks (shared storage) or on stale ones.
+
+    :param domain_state_at: ``f(host, instance)``, the state of the
+        instance's domain on that host's libvirt (raises if it cannot be
+        asked).
+    """
+    migrations = objects.MigrationList.get_by_filters(context, {
+        'instance_uuid': instance.uuid, 'source_compute': instance.host,
+        'migration_type': 'live-migration'})
+    cut = [m for m in migrations if m.status in _CUT]
+    if not cut:
+        return None
+    dest = max(cut, key=lambda m: m.id).dest_compute
+    if not dest:
+        return None
+    try:
+        state = domain_state_at(dest, instance)
+    except Exception as e:  # cannot ask it: it may still run there
+        return dest, 'unknown (%s)' % e
+    return None if state == NOT_DEFINED else (dest, state)
