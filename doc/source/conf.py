@@ -21,6 +21,11 @@ from importlib import metadata
 
 extensions = [
     'openstackdocstheme',
+    # the rendered sample configuration (oslo-config-generator at build time)
+    'oslo_config.sphinxconfiggen',
+    # CLI reference: argparse parsers and the cliff (openstack) command
+    'sphinxarg.ext',
+    'cliff.sphinxext',
     # ".. show-options:: nova_rescue_lm" (the oslo.config.opts entry point
     # of the installed package)
     'oslo_config.sphinxext',
@@ -60,5 +65,10 @@ html_theme_options = {
 # _templates/license_cc.html replaces the theme's Creative Commons footer:
 # this project and its documentation are Apache-2.0.
 templates_path = ['_templates']
-html_static_path = []
+html_static_path = ['_static']
 html_title = 'nova-rescue-lm'
+
+# oslo_config.sphinxconfiggen: doc/source/_static/nova-rescue-lm.conf.sample
+config_generator_config_file = (
+    '../../etc/nova-rescue-lm/nova-rescue-lm-config-generator.conf')
+sample_config_basename = '_static/nova-rescue-lm'

@@ -731,6 +731,11 @@ def build_parser(argv, sdk=None):
     return parser
 
 
+def docs_parser():
+    """The command's parser as the documentation renders it."""
+    return build_parser([])
+
+
 def _env(name):
     return os.environ.get(name)
 
