@@ -625,7 +625,8 @@ def interrupted_migration(sc, st, src, dst):
     action(sid, {'unrescue': None})
     sc.timed('unrescue on %s -> ACTIVE' % src, wait_state, sid, 'ACTIVE',
              src)
-    sc.timed('original root boots (ticking)', wait_tick, sid, 'main')
+    t = sc.timed('original root boots (ticking)', wait_tick, sid, 'main')
+    st['main_boot'] = t[1]  # what the ephemeral disk now carries
     lb = last_boot(console(sid, 400))
     vda = lb[2].get('vda', '') if lb else ''
     m = re.search(r'role=rescue bootid=%s tick=(\d+)' % st['rescue_boot'],
@@ -1002,7 +1003,8 @@ def host_restart(sc, st, src, dst):
     action(sid, {'unrescue': None})
     sc.timed('unrescue on %s -> ACTIVE' % dst, wait_state, sid, 'ACTIVE',
              dst)
-    sc.timed('original root boots (ticking)', wait_tick, sid, 'main')
+    t = sc.timed('original root boots (ticking)', wait_tick, sid, 'main')
+    st['main_boot'] = t[1]  # what the ephemeral disk now carries
 
 
 def cli(*args, ok=True):

@@ -110,8 +110,6 @@ heal_instance_info_cache_interval = -1
 instance_usage_audit = False
 resume_guests_state_on_host_boot = True
 $( [ "$role" = compute ] && echo "compute_driver = $driver" )
-[wsgi]
-api_paste_config = $S/etc/nova/api-paste.ini
 [api]
 auth_strategy = keystone
 $( [ "$role" = compute ] || printf '[database]\nconnection = %s\n[api_database]\nconnection = %s\n' "$DBURL/nova?charset=utf8" "$DBURL/nova_api?charset=utf8" )
