@@ -61,10 +61,10 @@ def nova_if_switched_off(method):
 class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
         #: the installed nova differs from what this driver relies on
-        #: (logged by nova_shape)
+        #: (logged by nova_shape); known before nova's __init__ runs
         self.switched_off = bool(nova_shape.libvirt_differences())
+        super().__init__(*args, **kwargs)
         capable = (CONF.rescue_lm.live_migrate_rescued and
                    not self.switched_off)
         refusal = migration_checks.host_refusal()
