@@ -221,13 +221,23 @@ def _libvirt_differences():
             compare_methods(imagebackend.Backend, LIBVIRT_IMAGE_BACKEND))
 
 
-def _checked(part, differences):
+#: What is checked, by the part of nova that relies on it (looked up when
+#: called).
+_PARTS = (('nova-api', lambda: _api_differences()),
+          ('the libvirt driver', lambda: _libvirt_differences()))
+
+
+def _inspect(differences):
     """``differences()``, never raising: an error is a difference too."""
     try:
-        found = differences()
+        return differences()
     except Exception as e:  # a nova that changed beyond what we can read
-        found = ['%s cannot be inspected: %s: %s' % (
-            part, type(e).__name__, e)]
+        return ['cannot be inspected: %s: %s' % (type(e).__name__, e)]
+
+
+def _checked(part, differences):
+    """:func:`_inspect`, logged once when anything differs."""
+    found = _inspect(differences)
     if found:
         LOG.error('nova-rescue-lm: live migration of rescued servers is '
                   'switched off in %(part)s: the installed nova %(nova)s '
@@ -244,23 +254,17 @@ def api_differences():
     Asked once per process, before the package changes anything, and
     logged once.
     """
-    return _checked('nova-api', _api_differences)
+    return _checked(*_PARTS[0])
 
 
 @functools.lru_cache(maxsize=None)
 def libvirt_differences():
     """Why a libvirt compute must report the capability off ([] if not)."""
-    return _checked('the libvirt driver', _libvirt_differences)
+    return _checked(*_PARTS[1])
 
 
 def all_differences():
     """Every difference, for the upgrade check; not cached, not logged."""
-    found = []
-    for part, differences in (('nova-api', _api_differences),
-                              ('libvirt driver', _libvirt_differences)):
-        try:
-            found += ['%s: %s' % (part, d) for d in differences()]
-        except Exception as e:
-            found.append('%s: cannot be inspected: %s: %s' % (
-                part, type(e).__name__, e))
-    return found
+    return ['%s: %s' % (part, found)
+            for part, differences in _PARTS
+            for found in _inspect(differences)]
