@@ -188,15 +188,18 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def _domain_state_at(self, host, instance):
         """The state of ``instance``'s domain in ``host``'s libvirt."""
-        conn = libvirt_driver.libvirt.openReadOnly(
-            self._live_migration_uri(host))
+        libvirt = libvirt_driver.libvirt
+        conn = libvirt.openReadOnly(self._live_migration_uri(host))
         try:
             try:
                 dom = conn.lookupByUUIDString(instance.uuid)
-            except libvirt_driver.libvirt.libvirtError:
+            except libvirt.libvirtError:
                 return host_boot.NOT_DEFINED
-            return {1: 'running', 3: 'paused', 5: 'shut off'}.get(
-                dom.state()[0], 'state %s' % dom.state()[0])
+            state = dom.state()[0]
+            return {libvirt.VIR_DOMAIN_RUNNING: 'running',
+                    libvirt.VIR_DOMAIN_PAUSED: 'paused',
+                    libvirt.VIR_DOMAIN_SHUTOFF: 'shut off'}.get(
+                        state, 'state %s' % state)
         finally:
             conn.close()
 
