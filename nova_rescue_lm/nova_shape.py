@@ -64,6 +64,8 @@ LIVE_MIGRATE_STACK = (
 LIBVIRT_DRIVER = {
     '__init__': '(self, virtapi, read_only=False)',
     'init_host': '(self, host)',
+    'process_instances_at_startup': '(self, context, instances)',
+    'live_migration_abort': '(self, instance)',
     'capabilities_as_traits': '(self)',
     'get_available_resource': '(self, nodename)',
     'rescue': ('(self, context, instance, network_info, image_meta, '
@@ -108,6 +110,18 @@ LIBVIRT_DRIVER = {
     '_connect_volume': ('(self, context, connection_info, instance, '
                         'encryption=None)'),
     '_live_migration_uri': '(dest)',
+}
+
+#: ``nova.compute.manager.ComputeManager`` methods the libvirt driver calls
+#: to end a migration that nova-compute's death interrupted.
+COMPUTE_MANAGER = {
+    '_post_live_migration_update_host': (
+        '(self, ctxt, instance, dest, block_migration=False, '
+        'migrate_data=None, source_bdms=None)'),
+    '_rollback_live_migration': (
+        "(self, context, instance, dest, migrate_data=None, "
+        "migration_status='failed', source_bdms=None, "
+        "pre_live_migration=False)"),
 }
 
 #: ``nova.virt.libvirt.guest.Guest``: the subclass keeps ``_domain`` and
@@ -212,11 +226,13 @@ def _api_differences():
 
 
 def _libvirt_differences():
+    from nova.compute import manager
     from nova.virt.libvirt import driver
     from nova.virt.libvirt import guest
     from nova.virt.libvirt import imagebackend
 
     return (compare_methods(driver.LibvirtDriver, LIBVIRT_DRIVER) +
+            compare_methods(manager.ComputeManager, COMPUTE_MANAGER) +
             compare_methods(guest.Guest, LIBVIRT_GUEST) +
             compare_methods(imagebackend.Backend, LIBVIRT_IMAGE_BACKEND))
 

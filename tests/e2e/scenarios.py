@@ -167,6 +167,12 @@ def migration_job(host, dom):
     return '%s %s of memory sent' % m.groups() if m else 'job running'
 
 
+def migration_jobs(host):
+    """Running domains of HOST with a migration job copying."""
+    return [dom for dom in _virsh(host, 'list', '--name').split()
+            if migration_job(host, dom)]
+
+
 def compute_ready(host):
     """HOST's nova-compute is up and enabled (nova disables a compute while
     it has lost its libvirt connection)."""
@@ -744,10 +750,10 @@ class Fault(object):
             self._restore(src[-2:], dst[-2:])
 
 
-def _sleep_then(seconds, fn):
+def _then(*steps):
     def run(*args):
-        time.sleep(seconds)
-        fn(*args)
+        for step in steps:
+            step(*args)
     return run
 
 
@@ -757,9 +763,17 @@ FAULTS = {
         lambda s, d: bed('kill-libvirtd', d),
         lambda s, d: bed('start-libvirtd', d), restore_after=5),
     'source nova-compute killed': lambda: Fault(
-        'source nova-compute SIGKILLed, started again',
+        'source nova-compute SIGKILLed, started again mid-migration',
         lambda s, d: bed('stop-compute', s),
         lambda s, d: bed('start-compute', s), restore_after=10),
+    'source nova-compute killed, libvirt completes': lambda: Fault(
+        'source nova-compute SIGKILLed; libvirt completes, then it starts',
+        _then(lambda s, d: bed('stop-compute', s),
+              lambda s, d: throttle(d, False)),
+        _then(lambda s, d: wait('libvirt\'s job on %s to end' % s,
+                                lambda: not migration_jobs('e2e-' + s),
+                                300, 1),
+              lambda s, d: bed('start-compute', s)), restore_after=0),
     'migration link down': lambda: Fault(
         'migration network cut (link down), restored',
         lambda s, d: bed('link', d, 'down'),
@@ -894,21 +908,12 @@ def fault_migration(sc, st, src, dst, fault, mode):
     return host
 
 
-#: Known to fail, so not run unless E2E_FAULTS=all: the source's
-#: nova-compute killed while libvirt's migration goes on; the migration
-#: completes without it, the database keeps naming the source (nova's own
-#: behaviour, for any server), and the package refuses to start a second
-#: copy there (see doc/source/troubleshooting.rst).
-KNOWN_FAILING = ('source nova-compute killed',)
-_ALL = os.environ.get('E2E_FAULTS') == 'all'
-BLOCK_FAULTS = tuple(
-    f for f in ('destination filesystem full', 'migration link down',
-                'destination libvirtd killed', 'source nova-compute killed')
-    if _ALL or f not in KNOWN_FAILING)
-SHARED_FAULTS = tuple(
-    f for f in ('migration link down', 'destination libvirtd killed',
-                'source nova-compute killed')
-    if _ALL or f not in KNOWN_FAILING)
+BLOCK_FAULTS = ('destination filesystem full', 'migration link down',
+                'destination libvirtd killed', 'source nova-compute killed',
+                'source nova-compute killed, libvirt completes')
+SHARED_FAULTS = ('migration link down', 'destination libvirtd killed',
+                 'source nova-compute killed',
+                 'source nova-compute killed, libvirt completes')
 
 
 def fault_table(results, mode, st, src, dst, names):

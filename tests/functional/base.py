@@ -11,6 +11,7 @@ import os
 import sys
 from urllib import parse
 
+import fixtures
 from lxml import etree
 import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
 from nova.api import wsgi as nova_wsgi
@@ -43,6 +44,9 @@ class RescueLiveMigrationTestBase(
     def setUp(self):
         self.flags(api_paste_config=PASTE_INI, group='wsgi')
         super().setUp()
+        # host-local state (the driver's migration journal); nova's default
+        # is inside its own package
+        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
         self.ctxt = nova_context.get_admin_context()
         #: migrate_disks of every migrateToURI3 call, by destination host.
         self.migrations = []

@@ -7,6 +7,7 @@ from unittest import mock
 
 import fixtures
 from nova.api.openstack import api_version_request
+from nova.compute import manager as compute_manager
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 from nova import test
@@ -32,7 +33,8 @@ def _private_names_used():
                     not node.attr.startswith('__')):
                 names.add(node.attr)
             elif (isinstance(node, ast.FunctionDef) and
-                    node.name.startswith('_')):
+                    node.name.startswith('_') and
+                    not node.name.startswith('__')):
                 names.add(node.name)
     return names
 
@@ -61,7 +63,9 @@ class InstalledNovaTest(test.NoDBTestCase):
         used = _private_names_used()
         for cls, recorded in (
                 (libvirt_driver.LibvirtDriver, nova_shape.LIBVIRT_DRIVER),
-                (libvirt_guest.Guest, nova_shape.LIBVIRT_GUEST)):
+                (libvirt_guest.Guest, nova_shape.LIBVIRT_GUEST),
+                (compute_manager.ComputeManager,
+                 nova_shape.COMPUTE_MANAGER)):
             nova_methods = {name for name in used
                             if callable(getattr(cls, name, None))}
             self.assertEqual(set(), nova_methods - set(recorded), cls)
@@ -108,6 +112,17 @@ class ChangedNovaTest(test.NoDBTestCase):
             _try_fetch_image))
         self.assertIn('fallback_from_host=True',
                       nova_shape.libvirt_differences()[0])
+
+    def test_changed_compute_manager_method(self):
+        def _rollback_live_migration(self, context, instance, dest,
+                                     migrate_data=None):
+            pass
+        self.useFixture(fixtures.MockPatchObject(
+            compute_manager.ComputeManager, '_rollback_live_migration',
+            _rollback_live_migration))
+        found = nova_shape.libvirt_differences()
+        self.assertEqual(1, len(found), found)
+        self.assertIn('ComputeManager._rollback_live_migration(', found[0])
 
     def test_removed_guest_method(self):
         with mock.patch.object(libvirt_guest.Guest, 'migrate', None):

@@ -34,6 +34,7 @@ from nova_rescue_lm.virt import rescue_timeout
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import host_boot
+from nova_rescue_lm.virt.libvirt import interrupted
 from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
@@ -78,6 +79,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     def init_host(self, host):
         super().init_host(host)
         rescue_timeout.install(self.virtapi)
+
+    @nova_if_switched_off
+    def process_instances_at_startup(self, context, instances):
+        instances = super().process_instances_at_startup(context, instances)
+        return interrupted.finish_at_startup(self, context, instances)
 
     def capabilities_as_traits(self):
         traits = super().capabilities_as_traits()
@@ -195,7 +201,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                 dom = conn.lookupByUUIDString(instance.uuid)
             except libvirt.libvirtError:
                 return host_boot.NOT_DEFINED
-            state = dom.state()[0]
+            state = dom.info()[0]
             return {libvirt.VIR_DOMAIN_RUNNING: 'running',
                     libvirt.VIR_DOMAIN_PAUSED: 'paused',
                     libvirt.VIR_DOMAIN_SHUTOFF: 'shut off'}.get(
@@ -294,6 +300,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             block_migration.is_legacy_domain(guest.get_config()), chosen)
 
     @nova_if_switched_off
+    @interrupted.journaled
     def _live_migration(self, context, instance, dest, post_method,
                         recover_method, block_migration, migrate_data):
         # nova 34 re-raises the migrate call's error (an aborted job, a
