@@ -507,14 +507,14 @@ def image_cache_identical(sc, st):
           'image %s)' % (d['h2'][:16], d['h1'][:16], d['image'][:16]))
 
 
-def throttle(host, on):
-    """Slow the link to HOST to 2 Mbit/s (tc tbf on its bridge port)
-    so a live migration takes long enough to be interrupted midway."""
+def throttle(host, on, rate='2mbit'):
+    """Slow the link to HOST to RATE (tc tbf on its bridge port) so a live
+    migration takes long enough to be interrupted midway."""
     # egress of the bridge port towards HOST: what any source sends it
     dev = 'e2e-rlm-b' + host[-1]
     cmd = ['tc', 'qdisc']
     if on:
-        cmd += ['replace', 'dev', dev, 'root', 'tbf', 'rate', '2mbit',
+        cmd += ['replace', 'dev', dev, 'root', 'tbf', 'rate', rate,
                 'burst', '32kbit', 'latency', '500ms']
     else:
         cmd += ['del', 'dev', dev, 'root']
@@ -762,9 +762,12 @@ FAULTS = {
         'destination libvirtd killed, started again',
         lambda s, d: bed('kill-libvirtd', d),
         lambda s, d: bed('start-libvirtd', d), restore_after=5),
+    # (a link slow enough that libvirt is still copying when nova-compute
+    # is back: a guest's untouched memory and sparse disks go fast)
     'source nova-compute killed': lambda: Fault(
         'source nova-compute SIGKILLed, started again mid-migration',
-        lambda s, d: bed('stop-compute', s),
+        _then(lambda s, d: throttle(d, True, rate='64kbit'),
+              lambda s, d: bed('stop-compute', s)),
         lambda s, d: bed('start-compute', s), restore_after=10),
     'source nova-compute killed, libvirt completes': lambda: Fault(
         'source nova-compute SIGKILLed; libvirt completes, then it starts',

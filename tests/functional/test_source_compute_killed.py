@@ -11,6 +11,7 @@ handle, then the compute is started again on the same hypervisor.
 import os
 import threading
 import time
+from unittest import mock
 from urllib import parse
 
 import fixtures
@@ -238,3 +239,25 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
             server['OS-EXT-SRV-ATTR:host']))
         self.assertEqual(['error'], [
             m['status'] for m in self._migrations_of(server)])
+
+    def test_destination_that_cannot_be_asked_is_not_guessed(self):
+        """libvirt completed it, but the destination's libvirt does not
+        answer: nothing is moved or started, only the task ends."""
+        self.libvirt_completes = True
+        server = self._rescued_with_data()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.libvirt.openReadOnly',
+            mock.Mock(side_effect=fakelibvirt.make_libvirtError(
+                fakelibvirt.libvirtError, 'unable to connect to server',
+                error_code=fakelibvirt.VIR_ERR_INTERNAL_ERROR))))
+        self._kill_source_compute_during_migration(server)
+
+        server = self._settled(server, 'error')
+        self.assertEqual(('RESCUE', 'src'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertRaises(fakelibvirt.libvirtError, self.computes[
+            'src'].driver._host.get_connection().lookupByUUIDString,
+            server['id'])
+        self.assertIn('where the rescued server runs cannot be told',
+                      self.stdlog.logger.output)
+        self.assertEqual([], os.listdir(self._journal_dir()))

@@ -76,7 +76,8 @@ def _primitive(obj):
     return obj.obj_to_primitive() if obj is not None else None
 
 
-def write(instance, dest, block_migration, migrate_data, post_method):
+def write(context, instance, dest, block_migration, migrate_data,
+          post_method):
     """Write the journal of a migration whose libvirt job starts now.
 
     ``post_method`` is nova's post-migration callback; nova binds it to the
@@ -90,6 +91,8 @@ def write(instance, dest, block_migration, migrate_data, post_method):
         'migration_id': migrate_data.migration.id,
         'migrate_data': _primitive(migrate_data),
         'source_bdms': _primitive(source_bdms),
+        # the request's: what nova records the migration's action under
+        'request_id': context.request_id,
     }
     fileutils.ensure_tree(_directory())
     tmp = _path(instance.uuid) + '.tmp'
@@ -138,8 +141,8 @@ def journaled(method):
                    migrate_data.obj_attr_is_set('migration'))
         if rescued:
             try:
-                write(instance, dest, block_migration, migrate_data,
-                      post_method)
+                write(context, instance, dest, block_migration,
+                      migrate_data, post_method)
             except Exception:
                 LOG.exception('Could not write the journal of this live '
                               'migration; if nova-compute stops before it '
@@ -273,6 +276,10 @@ def _settle(context, instance):
 
 def _finish(host, context, instance, entry):
     """End the migration as nova does, for where the guest runs."""
+    # as the migration's own request, so that what is recorded lands in
+    # its instance action ('openstack server event show')
+    context = context.elevated()
+    context.request_id = entry['request_id']
     dest = entry['dest']
     migrate_data = objects_base.NovaObject.obj_from_primitive(
         entry['migrate_data'], context)
