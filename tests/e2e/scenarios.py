@@ -750,6 +750,11 @@ class Fault(object):
             self._restore(src[-2:], dst[-2:])
 
 
+def _job_ended(s, d):
+    wait('libvirt\'s migration job on e2e-%s to end' % s,
+         lambda: not migration_jobs('e2e-' + s), 300, 1)
+
+
 def _then(*steps):
     def run(*args):
         for step in steps:
@@ -768,15 +773,14 @@ FAULTS = {
         'source nova-compute SIGKILLed, started again mid-migration',
         _then(lambda s, d: throttle(d, True, rate='64kbit'),
               lambda s, d: bed('stop-compute', s)),
-        lambda s, d: bed('start-compute', s), restore_after=10),
+        _then(lambda s, d: bed('start-compute', s), _job_ended),
+        restore_after=10),
     'source nova-compute killed, libvirt completes': lambda: Fault(
         'source nova-compute SIGKILLed; libvirt completes, then it starts',
         _then(lambda s, d: bed('stop-compute', s),
               lambda s, d: throttle(d, False)),
-        _then(lambda s, d: wait('libvirt\'s job on %s to end' % s,
-                                lambda: not migration_jobs('e2e-' + s),
-                                300, 1),
-              lambda s, d: bed('start-compute', s)), restore_after=0),
+        _then(_job_ended, lambda s, d: bed('start-compute', s)),
+        restore_after=0),
     'migration link down': lambda: Fault(
         'migration network cut (link down), restored',
         lambda s, d: bed('link', d, 'down'),
