@@ -142,6 +142,17 @@ class RescueLiveMigrationTestBase(
             '/os-migrations?instance_uuid=%s' % server['id']
         ).body['migrations']
 
+    def _live_migration_action(self, server):
+        """The server's latest live-migration action and its events, as
+        ``openstack server event show`` displays them."""
+        action = [a for a in self.api.get_instance_actions(server['id'])
+                  if a['action'] == 'live-migration'][0]
+        events = self.api.api_get(
+            '/servers/%s/os-instance-actions/%s' % (
+                server['id'], action['request_id']),
+        ).body['instanceAction']['events']
+        return action, events
+
     def _wsgi_request(self, paste_ini, method, path, body=None,
                       microversion=None, roles='reader,member,admin',
                       user='admin'):

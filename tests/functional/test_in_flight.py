@@ -179,12 +179,7 @@ class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
 
     def _assert_failure_recorded(self, server):
         """What `openstack server event show` displays: the reason."""
-        action = [a for a in self.api.get_instance_actions(server['id'])
-                  if a['action'] == 'live-migration'][0]
-        events = self.api.api_get(
-            '/servers/%s/os-instance-actions/%s' % (
-                server['id'], action['request_id']),
-        ).body['instanceAction']['events']
+        action, events = self._live_migration_action(server)
         failed = [e for e in events if e['result'] == 'Error']
         self.assertEqual(['compute_rescued_live_migration_rolled_back'],
                          [e['event'] for e in failed], events)

@@ -205,7 +205,8 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
         # what pre_live_migration made on dest is gone
         self.assertFalse(os.path.exists(self.instance_dir('dest', server)))
         self.assertEqual([], os.listdir(self._journal_dir()))
-        events = self._events(server)
+        events = {e['event']: e.get('details') or ''
+                  for e in self._live_migration_action(server)[1]}
         self.assertIn('nova-compute stopped during the live migration to '
                       'dest, and libvirt did not complete it',
                       events['compute_rescued_live_migration_rolled_back'])
@@ -214,15 +215,6 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
         self.assertEqual(('ACTIVE', 'src'),
                          (server['status'], self._host_of(server)))
         self._assert_root_data('src', server)
-
-    def _events(self, server):
-        action = [a for a in self.api.get_instance_actions(server['id'])
-                  if a['action'] == 'live-migration'][0]
-        events = self.api.api_get(
-            '/servers/%s/os-instance-actions/%s' % (
-                server['id'], action['request_id']),
-        ).body['instanceAction']['events']
-        return {e['event']: e.get('details') or '' for e in events}
 
     def test_without_a_journal_nova_resets_the_task(self):
         """A migration that did not start here (no journal) is nova's to
