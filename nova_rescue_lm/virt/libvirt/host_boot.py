@@ -45,6 +45,16 @@ NOT_DEFINED = 'not defined'
 _CUT = ('queued', 'preparing', 'running', 'error')
 
 
+def latest_live_migration(context, instance, statuses):
+    """The newest live migration of ``instance`` from its host whose
+    status is one of ``statuses``, or None."""
+    migrations = objects.MigrationList.get_by_filters(context, {
+        'instance_uuid': instance.uuid, 'source_compute': instance.host,
+        'migration_type': 'live-migration'})
+    found = [m for m in migrations if m.status in statuses]
+    return max(found, key=lambda m: m.id) if found else None
+
+
 def cut_migration_destination(context, instance, domain_state_at):
     """Where a live migration cut by this nova-compute's death may have
     left the rescued server's guest: ``(destination host, what its libvirt
@@ -60,13 +70,8 @@ def cut_migration_destination(context, instance, domain_state_at):
         instance's domain on that host's libvirt (raises if it cannot be
         asked).
     """
-    migrations = objects.MigrationList.get_by_filters(context, {
-        'instance_uuid': instance.uuid, 'source_compute': instance.host,
-        'migration_type': 'live-migration'})
-    cut = [m for m in migrations if m.status in _CUT]
-    if not cut:
-        return None
-    dest = max(cut, key=lambda m: m.id).dest_compute
+    cut = latest_live_migration(context, instance, _CUT)
+    dest = cut.dest_compute if cut else None
     if not dest:
         return None
     try:

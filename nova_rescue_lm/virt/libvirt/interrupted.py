@@ -197,11 +197,7 @@ def _wait(predicate, seconds=SETTLE_SECONDS):
 
 
 def _unended_migration(context, instance):
-    migrations = objects.MigrationList.get_by_filters(context, {
-        'instance_uuid': instance.uuid, 'source_compute': instance.host,
-        'migration_type': 'live-migration'})
-    unended = [m for m in migrations if m.status in _UNENDED]
-    return max(unended, key=lambda m: m.id) if unended else None
+    return host_boot.latest_live_migration(context, instance, _UNENDED)
 
 
 def finish_at_startup(driver, context, instances):
