@@ -13,7 +13,9 @@ On top of :class:`tests.functional.base.RescueLiveMigrationTestBase`:
   a small raw image whose first bytes name the image id, so a test can tell
   which image sits in ``_base/<sha1(id)>``;
 * copies "from another host" (nova's remotefs fallback) copy from that host's
-  directory;
+  directory; the package's one-stream pull runs its real tar pipeline, with
+  an ``ssh`` that runs the remote command here (the hosts' files are apart
+  by name, on one file system);
 * the hypervisor's half of the migration copies exactly the disks nova listed
   in ``migrate_disks`` (target device -> source file in the domain XML), as
   QEMU's NBD mirror does with ``VIR_MIGRATE_NON_SHARED_INC``: the top layer
@@ -40,6 +42,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import imagebackend
 
+from nova_rescue_lm.virt.libvirt import sparse_transfer
 from tests.functional import base
 
 CONF = nova_conf.CONF
@@ -48,6 +51,7 @@ LOG = logging.getLogger(__name__)
 # Captured before nova's harness replaces them with mocks.
 REAL_CREATE_IMAGE = libvirt_driver.LibvirtDriver._create_image
 REAL_BACKEND = imagebackend.Backend.backend
+REAL_PULL = sparse_transfer.pull
 
 #: nova's libvirt modules whose ``CONF.instances_path`` is answered per host.
 PER_HOST_CONF_MODULES = (
@@ -55,7 +59,20 @@ PER_HOST_CONF_MODULES = (
     'nova.virt.libvirt.imagebackend',
     'nova.virt.libvirt.imagecache',
     'nova.virt.libvirt.driver',
+    'nova_rescue_lm.virt.libvirt.block_migration',
 )
+
+#: ``ssh -o BatchMode=yes HOST COMMAND``: COMMAND runs here; refused like a
+#: host without sshd when RESCUE_LM_TEST_SSH_REFUSED is set.
+FAKE_SSH = '''#!/bin/sh
+shift 2
+if [ -n "$RESCUE_LM_TEST_SSH_REFUSED" ]; then
+  echo "ssh: connect to host $1 port 22: Connection refused" >&2
+  exit 255
+fi
+shift
+exec sh -c "$*"
+'''
 
 IMAGE_SIZE = 16 * 1024 * 1024
 SECTOR = 512
@@ -150,6 +167,8 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
         self.hypervisor_errors = []
         #: (host, src, dest) of every copy from another host
         self.remote_copies = []
+        #: (host, paths) of every one-stream pull
+        self.pulls = []
         self.fetched = []
         #: stacks that asked for instances_path outside any compute
         self.unattributed = []
@@ -176,6 +195,15 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
             self._create_blank))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.libvirt.utils.copy_image', self._copy_image))
+        bindir = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(bindir, 'ssh'), 'w') as f:
+            f.write(FAKE_SSH)
+        os.chmod(os.path.join(bindir, 'ssh'), 0o755)
+        self.useFixture(fixtures.EnvironmentVariable(
+            'PATH', bindir + os.pathsep + os.environ['PATH']))
+        self.useFixture(fixtures.MockPatch(
+            'nova_rescue_lm.virt.libvirt.sparse_transfer.pull',
+            side_effect=self._pull))
         # privsep (root helpers) is not available in nova's harness
         self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.imagebackend._update_utime_ignore_eacces'))
@@ -271,6 +299,15 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
             dest = os.path.join(dest, os.path.basename(src))
         run('cp', '--sparse=always', src, dest)
         self._rebase_onto_own_host(dest)
+
+    def _pull(self, host, paths, into):
+        """The package's one-stream pull, real tar over the fake ssh."""
+        self.pulls.append((host, list(paths)))
+        REAL_PULL(host, paths, into)
+        for path in paths:
+            staged = sparse_transfer.staged(into, path)
+            self.remote_copies.append((host, path, staged))
+            self._rebase_onto_own_host(staged)
 
     def _rebase_onto_own_host(self, path):
         """A copied qcow2 names its backing file by absolute path, which is

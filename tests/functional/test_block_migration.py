@@ -173,7 +173,21 @@ class _Scenarios(block_base.BlockMigrationTestBase):
         self.assertEqual(['vda', 'vdb'], migration['migrate_disks'])
 
         self._assert_rescue_disks_on_dest(server, RESCUE_IMAGE, snapshot)
+        # Everything libvirt does not mirror came in one transfer.
+        [(host, paths)] = self.pulls
+        self.assertEqual('src', host)
+        expected = {'disk.eph0', 'disk.swap', 'disk.config',
+                    'disk.config.rescue'}
+        if self.images_type == 'qcow2':
+            expected |= {self._generated_base('src', 'ephemeral'),
+                         self._generated_base('src', 'swap')}
+        self.assertEqual(expected, {os.path.basename(p) for p in paths})
         self._assert_unrescued_on_dest(server, snapshot)
+
+    def _generated_base(self, host, kind):
+        [name] = [n for n in os.listdir(os.path.join(
+            self.instances_root(host), '_base')) if n.startswith(kind)]
+        return name
 
     def test_legacy_rescue_without_config_drive(self):
         server = self._create_full_server(config_drive=False)
@@ -326,6 +340,62 @@ class TestQcow2(_Scenarios):
         self._assert_image(root, block_base.base_image_id())
         self._assert_written(root, ROOT_WRITE)
 
+    def test_destination_made_its_own_ephemeral_and_swap_bases(self):
+        """nova made bases of the same names on the destination with mkfs
+        and mkswap (other bytes): the server's disks must not sit on them
+        (before this was checked, the ephemeral disk read the destination's
+        superblock after the migration)."""
+        other = self._create_full_server(host='dest')
+        theirs = {kind: self._generated_base('dest', kind)
+                  for kind in ('ephemeral', 'swap')}
+        before = {kind: guest_read(self.cache_path('dest', name), 0, 64)
+                  for kind, name in theirs.items()}
+        server = self._create_full_server()
+        self.assertEqual(theirs, {kind: self._generated_base('src', kind)
+                                  for kind in theirs})
+        server = self._rescue_with(server, RESCUE_IMAGE)
+        snapshot = self._write_as_guests(server)
+        for name in ('disk.eph0', 'disk.swap'):
+            self.assertNotEqual(
+                before['ephemeral' if 'eph' in name else 'swap'],
+                snapshot['head:' + name])
+
+        server = self._migrate(server)
+        self._assert_rescue_disks_on_dest(server, RESCUE_IMAGE, snapshot)
+        # the destination's own bases are untouched; its other server
+        # still reads them
+        for kind, name in theirs.items():
+            self.assertEqual(before[kind], guest_read(
+                self.cache_path('dest', name), 0, 64))
+        self.assertEqual(before['ephemeral'], guest_read(os.path.join(
+            self.instance_dir('dest', other), 'disk.eph0'), 0, 64))
+        self._assert_unrescued_on_dest(server, snapshot)
+
+    def test_destination_has_the_same_bases(self):
+        """Bases proven to hold the source's bytes are used, not sent."""
+        server = self._create_full_server()
+        for kind in ('ephemeral', 'swap'):
+            name = self._generated_base('src', kind)
+            os.makedirs(os.path.join(self.instances_root('dest'), '_base'),
+                        exist_ok=True)
+            processutils.execute(
+                'cp', '--sparse=always', self.cache_path('src', name),
+                self.cache_path('dest', name))
+        server = self._rescue_with(server, RESCUE_IMAGE)
+        snapshot = self._write_as_guests(server)
+        server = self._migrate(server)
+        [(_host, paths)] = self.pulls
+        self.assertEqual({'disk.eph0', 'disk.swap', 'disk.config',
+                          'disk.config.rescue'},
+                         {os.path.basename(p) for p in paths})
+        self.assertEqual(2, len([n for n in os.listdir(os.path.join(
+            self.instances_root('dest'), '_base'))
+            if n.startswith(('ephemeral', 'swap'))]))
+        self._assert_unrescued_on_dest(server, snapshot)
+
+    def cache_path(self, host, name):
+        return os.path.join(self.instances_root(host), '_base', name)
+
 
 class TestFlat(_Scenarios):
     images_type = 'flat'
@@ -426,6 +496,8 @@ class TestRefused(block_base.BlockMigrationTestBase):
             return real_copy(src, dest, **kwargs)
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.libvirt.utils.copy_image', unreachable))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'RESCUE_LM_TEST_SSH_REFUSED', '1'))
         self.flags(host='dest')  # the compute that raises it
         self.assertEqual(202, self._live_migrate_action(
             server, host='dest').status)
@@ -442,9 +514,10 @@ class TestRefused(block_base.BlockMigrationTestBase):
                     if e['event'] == 'compute_pre_live_migration']
         self.assertEqual('Error', failed['result'])
         self.assertIn('cannot copy the rescued server\'s disks from src to '
-                      'dest over [libvirt] remote_filesystem_transport = '
-                      'ssh: ssh: connect to host src port 22: Connection '
-                      'refused', failed['details'])
+                      'dest over ssh (tar; [libvirt] '
+                      'remote_filesystem_transport = ssh): ssh: connect to '
+                      'host src port 22: Connection refused',
+                      failed['details'])
         self._assert_intact_after_unrescue(server)
 
     def test_lvm_compute_lacks_the_capability(self):

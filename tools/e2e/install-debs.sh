@@ -6,7 +6,7 @@ PKGS=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-system
       libvirt-clients libvirt-dev pkg-config rabbitmq-server mariadb-server
       bindfs fuse3 busybox-static cpio syslinux syslinux-common mtools
       dosfstools iproute2 util-linux procps curl gcc python3-dev
-      openssh-server openssh-client genisoimage)
+      openssh-server openssh-client genisoimage rsync tar)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

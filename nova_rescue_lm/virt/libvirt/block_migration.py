@@ -27,22 +27,29 @@ Nothing is carried in ``migrate_data``.
 """
 
 import contextlib
+import errno
 import glob
+import itertools
 import os
+import shutil
 
 from lxml import etree
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
 from nova import exception
+from nova import utils as nova_utils
+from nova.virt import images
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
 from oslo_concurrency import processutils
 from oslo_log import log as logging
+from oslo_utils import fileutils
 
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt.libvirt import sparse_transfer
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -50,6 +57,9 @@ LOG = logging.getLogger(__name__)
 #: Key added to a ``disk`` JSON entry: the destination copies the file from
 #: the source host because libvirt will not mirror it.
 COPY = 'rescue_lm_copy'
+#: Key added to a ``disk`` JSON entry over an ephemeral or swap base:
+#: ``{'path': the base on the source, 'digest': its content digest}``.
+BASE = 'rescue_lm_base'
 
 RESCUE_SUFFIX = '.rescue'
 RESCUE_DISK = 'disk.rescue'
@@ -239,8 +249,8 @@ def copying_from(source_host):
         detail = (e.stderr or e.description or '').strip().splitlines()
         raise exception.MigrationError(reason=_(
             'cannot copy the rescued server\'s disks from %(source)s to '
-            '%(dest)s over [libvirt] remote_filesystem_transport = '
-            '%(transport)s: %(detail)s') % {
+            '%(dest)s over ssh (tar; [libvirt] remote_filesystem_transport = '
+            '%(transport)s): %(detail)s') % {
                 'source': source_host, 'dest': CONF.host,
                 'transport': CONF.libvirt.remote_filesystem_transport,
                 'detail': detail[0] if detail else e})
@@ -253,7 +263,8 @@ def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
     Runs on the destination before nova's ``_create_images_and_backing``,
     which would download the server's image under any such name (the rescue
     disk's base is named after the rescue image). nova then finds the base
-    and the disk in place and leaves them.
+    and the disk in place and leaves them. Ephemeral and swap bases are
+    :func:`pull_from_source`'s.
     """
     for info in disk_info or []:
         backing = info.get('backing_file')
@@ -261,31 +272,176 @@ def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
             continue
         cache_name = os.path.basename(backing)
         target = os.path.join(instance_dir, os.path.basename(info['path']))
-        if _is_generated(cache_name):
-            _copy_generated_base(driver, instance, target, cache_name,
-                                 info['virt_disk_size'], fallback_from_host)
-        elif cache_name != imagecache.get_cache_fname(instance.image_ref):
+        if (not _is_generated(cache_name) and
+                cache_name != imagecache.get_cache_fname(instance.image_ref)):
             _fill_base(driver, context, instance, target, cache_name,
                        info['virt_disk_size'], fallback_from_host)
         # else: nova downloads the server's image under its own name
 
 
-def copy_unmirrored(instance, instance_dir, disk_info, fallback_from_host):
-    """Copy from the source the disks libvirt will not mirror.
+def describe_generated_bases(disk_info):
+    """Add to each entry over an ephemeral or swap base where that base is
+    on this (the source) host and its content digest.
 
-    Runs after nova's ``_create_images_and_backing`` (so every backing file
-    exists) and replaces the blank disk nova made with the source's.
+    nova makes these bases with mkfs/mkswap on each host, so one of the same
+    name elsewhere holds other bytes (file system UUID, checksum seed); the
+    destination uses its own only if the digests match.
     """
-    for info in disk_info or []:
-        if not info.get(COPY):
+    for info in disk_info:
+        backing = info.get('backing_file')
+        if not backing or not _is_generated(os.path.basename(backing)):
             continue
-        target = os.path.join(instance_dir, os.path.basename(info['path']))
-        LOG.info('Copying %(name)s of the rescued server from %(host)s '
-                 '(libvirt does not migrate it)',
-                 {'name': os.path.basename(target),
-                  'host': fallback_from_host}, instance=instance)
-        libvirt_utils.copy_image(src=info['path'], dest=target,
-                                 host=fallback_from_host, receive=True)
+        path = libvirt_utils.get_disk_backing_file(info['path'],
+                                                   basename=False)
+        if path and os.path.isfile(path):
+            info[BASE] = {'path': path,
+                          'digest': sparse_transfer.content_digest(path)}
+    return disk_info
+
+
+def _base_dir():
+    return os.path.join(CONF.instances_path,
+                        CONF.image_cache.subdirectory_name)
+
+
+def _generated_bases(disk_info):
+    """``{cache name: (path on the source, digest or None)}``."""
+    bases = {}
+    for info in disk_info:
+        backing = info.get('backing_file')
+        if not backing or not _is_generated(os.path.basename(backing)):
+            continue
+        name = os.path.basename(backing)
+        # A source that sends no BASE keeps its bases where this host does;
+        # the digest is then taken of what arrives.
+        described = info.get(BASE) or {}
+        bases[name] = (described.get('path') or
+                       os.path.join(_base_dir(), name),
+                       described.get('digest'))
+    return bases
+
+
+def pull_from_source(driver, instance, instance_dir, disk_info, source):
+    """Bring over in one sparse transfer the disks libvirt will not mirror
+    and the ephemeral/swap bases this host lacks or holds with other bytes,
+    then place them.
+
+    Runs before nova's ``_create_images_and_backing``, which then finds
+    these disks and bases in place. A base goes into the image cache under
+    nova's lock for its name: under that name if it is free or holds the
+    same bytes, else under a name of its own (:func:`_alternate_names`), and
+    the server's disks over it are pointed at that file.
+    """
+    disk_info = disk_info or []
+    bases = _generated_bases(disk_info)
+    final = {}
+    remote = []
+    for name, (path, digest) in bases.items():
+        local = os.path.join(_base_dir(), name)
+        if (digest and os.path.isfile(local) and
+                sparse_transfer.content_digest(local) == digest):
+            final[name] = local
+        else:
+            remote.append(path)
+    remote += [info['path'] for info in disk_info if info.get(COPY)]
+    if not remote:
+        return
+    LOG.info('Copying %(files)s of the rescued server from %(host)s in one '
+             'sparse transfer (libvirt does not migrate them)',
+             {'files': ', '.join(os.path.basename(p) for p in remote),
+              'host': source}, instance=instance)
+    staging = os.path.join(instance_dir, '.rescue-lm-incoming')
+    fileutils.ensure_tree(staging)
+    try:
+        sparse_transfer.pull(source, remote, staging)
+        for name, (path, digest) in bases.items():
+            if name not in final:
+                final[name] = _place_base(
+                    driver, instance, name,
+                    sparse_transfer.staged(staging, path), digest)
+        for info in disk_info:
+            name = os.path.basename(info.get('backing_file') or '')
+            target = os.path.join(instance_dir,
+                                  os.path.basename(info['path']))
+            renamed = (name in final and
+                       final[name] != os.path.join(_base_dir(), name))
+            if info.get(COPY):
+                _move(sparse_transfer.staged(staging, info['path']), target)
+                if renamed:
+                    _rebase(target, final[name])
+            elif renamed:
+                # libvirt mirrors only this disk's top layer, which must
+                # sit on the source's bytes
+                libvirt_utils.create_image(
+                    target, 'qcow2', info['virt_disk_size'],
+                    backing_file=final[name], safe=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alternate_names(name, digest):
+    """Cache names for a base whose own name holds other bytes here.
+
+    An ephemeral base keeps nova's ``ephemeral_<GiB>_<7 characters>`` shape,
+    so that nova's image cache manager ages and removes it like its own.
+    """
+    parts = name.split('_')
+    for i in range(0, len(digest) - 6, 7):
+        tag = digest[i:i + 7]
+        if parts[0] == 'ephemeral' and len(parts) == 3:
+            yield '_'.join(parts[:2] + [tag])
+        else:
+            yield '%s_%s' % (name, tag)
+
+
+def _place_base(driver, instance, name, staged, digest):
+    """Put the source's base ``staged`` into the image cache; its path."""
+    digest = digest or sparse_transfer.content_digest(staged)
+    lock_path = driver.image_backend.by_name(instance, 'disk').lock_path
+    fileutils.ensure_tree(_base_dir())
+    for candidate in itertools.chain([name], _alternate_names(name, digest)):
+        path = os.path.join(_base_dir(), candidate)
+
+        @nova_utils.synchronized(candidate, external=True,
+                                 lock_path=lock_path)
+        def place():
+            if not os.path.exists(path):
+                _move(staged, path)
+                return True
+            return sparse_transfer.content_digest(path) == digest
+
+        if place():
+            if candidate != name:
+                LOG.warning('This host\'s image cache has a %(name)s with '
+                            'other bytes than the source\'s (nova makes '
+                            'ephemeral and swap bases on each host); the '
+                            'rescued server\'s disks use the source\'s, '
+                            'cached as %(candidate)s.',
+                            {'name': name, 'candidate': candidate},
+                            instance=instance)
+            return path
+    raise exception.MigrationError(reason=_(
+        'no free image cache name for the base %s') % name)
+
+
+def _move(src, dest):
+    try:
+        os.replace(src, dest)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        # an image cache on another file system: a sparse copy
+        partial = dest + '.rescue-lm-part'
+        processutils.execute('cp', '--sparse=always', src, partial)
+        os.replace(partial, dest)
+
+
+def _rebase(disk, backing):
+    """Point ``disk`` at ``backing``, which holds its old backing's bytes."""
+    processutils.execute(
+        'qemu-img', 'rebase', '-u', '-f', 'qcow2',
+        '-F', images.qemu_img_info(backing).file_format, '-b', backing,
+        disk)
 
 
 def _copy_from(host):
@@ -293,29 +449,6 @@ def _copy_from(host):
         libvirt_utils.copy_image(src=target, dest=target, host=host,
                                  receive=True)
     return copy_from_source
-
-
-def _copy_generated_base(driver, instance, target, cache_name, size,
-                         fallback_from_host):
-    """An ephemeral or swap base the destination does not have yet is
-    copied from the source rather than made anew.
-
-    nova would run mkfs/mkswap again, which writes other bytes (filesystem
-    UUID, checksum seed) under the same name, and the copied disk's top
-    layer would then sit on a base it was not written over. A base the
-    destination already has is used as is, as nova's own block migration
-    and resize do.
-    """
-    base = os.path.join(CONF.instances_path,
-                        CONF.image_cache.subdirectory_name, cache_name)
-    if os.path.exists(base):
-        return
-    LOG.debug('Copying base %(name)s of %(disk)s from %(host)s',
-              {'name': cache_name, 'disk': target,
-               'host': fallback_from_host}, instance=instance)
-    driver.image_backend.by_name(instance, target).cache(
-        fetch_func=_copy_from(fallback_from_host), filename=cache_name,
-        size=size, safe=True)
 
 
 def _fill_base(driver, context, instance, target, cache_name, size,

@@ -280,7 +280,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                         [(path, self._disk_file_format(instance, path))
                          for path in missing]),
                     None))
-        return disk_info
+        return block_migration.describe_generated_bases(disk_info)
 
     def _disk_file_format(self, instance, path):
         name = os.path.basename(path)
@@ -363,11 +363,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             block_migration.fill_foreign_bases(
                 self, context, instance, instance_dir, disk_info,
                 fallback_from_host)
+            block_migration.pull_from_source(
+                self, instance, instance_dir, disk_info, fallback_from_host)
             super()._create_images_and_backing(
                 context, instance, instance_dir, disk_info,
                 fallback_from_host=fallback_from_host)
-            block_migration.copy_unmirrored(
-                instance, instance_dir, disk_info, fallback_from_host)
 
     @nova_if_switched_off
     def _fetch_instance_kernel_ramdisk(self, context, instance,

@@ -10,11 +10,14 @@ from nova.compute import vm_states
 from nova import context as nova_context
 from nova import test
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import utils as libvirt_utils
+from oslo_concurrency import processutils
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import rescue_record
 from tests.unit import fakes
+from tests.unit.virt.libvirt import test_sparse_transfer
 
 
 def sha1(value):
@@ -189,22 +192,6 @@ class DestinationTest(InstanceDirTestBase):
             info[block_migration.COPY] = True
         return info
 
-    def test_copies_only_marked_disks(self):
-        infos = [self._info('disk', backing='/b/' + sha1(uuids.image)),
-                 self._info('disk.config.rescue', copy=True),
-                 self._info('disk.eph0', backing='/b/ephemeral_1_abc',
-                            copy=True)]
-        block_migration.copy_unmirrored(self.instance, self.dir, infos,
-                                        'src-host')
-        self.assertEqual(
-            [mock.call(src=infos[1]['path'],
-                       dest=os.path.join(self.dir, 'disk.config.rescue'),
-                       host='src-host', receive=True),
-             mock.call(src=infos[2]['path'],
-                       dest=os.path.join(self.dir, 'disk.eph0'),
-                       host='src-host', receive=True)],
-            self.copy.call_args_list)
-
     def test_rescue_base_filled_with_the_recorded_rescue_image(self):
         self.instance.system_metadata[rescue_record.IMAGE] = uuids.rescue
         infos = [self._info('disk', backing='/b/' + sha1(uuids.image)),
@@ -216,29 +203,14 @@ class DestinationTest(InstanceDirTestBase):
             'src-host')
         backend = self.driver.image_backend.by_name
         self.assertEqual(
-            [mock.call(self.instance, os.path.join(self.dir, name))
-             for name in ('disk.rescue', 'disk.eph0', 'disk.swap')],
+            [mock.call(self.instance, os.path.join(self.dir, 'disk.rescue'))],
             backend.call_args_list)
         self.driver._try_fetch_image_cache.assert_called_once_with(
             backend.return_value, mock.ANY, self.context, sha1(uuids.rescue),
             uuids.rescue, self.instance, 1024, 'src-host')
-        # Missing ephemeral and swap bases come from the source, as is.
-        self.assertEqual(
-            [mock.call(fetch_func=mock.ANY, filename=name, size=1024,
-                       safe=True)
-             for name in ('ephemeral_1_abc', 'swap_128')],
-            backend.return_value.cache.call_args_list)
+        # Ephemeral and swap bases are pull_from_source's.
+        backend.return_value.cache.assert_not_called()
         self.copy.assert_not_called()
-
-    def test_generated_base_the_destination_has_is_kept(self):
-        fakes.make_files(self.root, ['_base/'])
-        fakes.make_files(os.path.join(self.root, '_base'),
-                         ['ephemeral_1_abc'])
-        block_migration.fill_foreign_bases(
-            self.driver, self.context, self.instance, self.dir,
-            [self._info('disk.eph0', backing='/b/ephemeral_1_abc')],
-            'src-host')
-        self.driver.image_backend.by_name.assert_not_called()
 
     def _fill_unknown(self):
         infos = [self._info('disk.rescue',
@@ -273,6 +245,140 @@ class DestinationTest(InstanceDirTestBase):
             self.instance, sha1(uuids.base)))
         self.assertIsNone(block_migration.image_named(
             self.instance, sha1(uuids.other)))
+
+
+class PullFromSourceTest(InstanceDirTestBase):
+    """The destination's one transfer, on real files: a fake ssh runs the
+    source's tar here, where the source's files sit under ``self.src``."""
+
+    def setUp(self):
+        super().setUp()
+        self.ssh = ssh = self.useFixture(test_sparse_transfer.FakeSsh())
+        self.src = os.path.join(ssh.tmp, 'src', self.instance.uuid)
+        os.makedirs(os.path.join(ssh.tmp, 'src', '_base'))
+        os.makedirs(self.src)
+        self.driver = mock.Mock()
+        self.driver.image_backend.by_name.return_value.lock_path = (
+            os.path.join(self.root, 'locks'))
+        self.base = os.path.join(self.root, '_base')
+
+    def _source_disk(self, name, base=None, base_bytes=b'mkfs here',
+                     written=b'guest data'):
+        """A disk on the source, as its disk info describes it."""
+        path = os.path.join(self.src, name)
+        info = {'path': path, 'virt_disk_size': 2 ** 30, 'disk_size': 0,
+                'over_committed_disk_size': 0, 'backing_file': ''}
+        if base:
+            base_path = os.path.join(os.path.dirname(self.src), '_base',
+                                     base)
+            test_sparse_transfer.sparse_file(base_path, 2 ** 30,
+                                             {0: base_bytes})
+            processutils.execute(
+                'qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'raw',
+                '-b', base_path, path)
+            processutils.execute('qemu-io', '-f', 'qcow2', '-c',
+                                 'write -P 7 1M 64k', path)
+            info.update(type='qcow2', backing_file=base)
+            block_migration.describe_generated_bases([info])
+            self.assertEqual(base_path, info[block_migration.BASE]['path'])
+        else:
+            test_sparse_transfer.sparse_file(path, 2 ** 20, {0: written})
+            info['type'] = 'raw'
+        return info
+
+    def _pull(self, infos):
+        block_migration.pull_from_source(self.driver, self.instance,
+                                         self.dir, infos, 'src-host')
+
+    def _backing(self, path):
+        return libvirt_utils.get_disk_backing_file(path, basename=False)
+
+    def test_one_transfer_of_what_libvirt_will_not_mirror(self):
+        eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
+        eph[block_migration.COPY] = True
+        config = self._source_disk('disk.config.rescue')
+        config[block_migration.COPY] = True
+        root = self._source_disk('disk')  # mirrored by libvirt
+        self._pull([root, eph, config])
+
+        self.assertEqual(['src-host'], self.ssh.calls())
+        self.assertFalse(os.path.exists(os.path.join(self.dir, 'disk')))
+        for info in (eph, config):
+            dest = os.path.join(self.dir, os.path.basename(info['path']))
+            self.assertEqual(test_sparse_transfer.read(info['path']),
+                             test_sparse_transfer.read(dest))
+        base = os.path.join(self.base, 'ephemeral_1_0706d66')
+        self.assertEqual(
+            test_sparse_transfer.read(eph[block_migration.BASE]['path']),
+            test_sparse_transfer.read(base))
+        self.assertLess(os.stat(base).st_blocks * 512, 2 ** 20)  # sparse
+        self.assertEqual(['ephemeral_1_0706d66'], os.listdir(self.base))
+        self.assertEqual(sorted(['disk.eph0', 'disk.config.rescue']),
+                         sorted(os.listdir(self.dir)))  # no staging left
+
+    def test_a_base_with_the_same_bytes_is_used_not_sent(self):
+        eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
+        eph[block_migration.COPY] = True
+        os.makedirs(self.base)
+        test_sparse_transfer.sparse_file(
+            os.path.join(self.base, 'ephemeral_1_0706d66'), 2 ** 30,
+            {0: b'mkfs here' + bytes(4096)})  # written zeros: same bytes
+        pulled = self.useFixture(fixtures.MockPatch(
+            'nova_rescue_lm.virt.libvirt.sparse_transfer.pull',
+            wraps=block_migration.sparse_transfer.pull)).mock
+        self._pull([eph])
+        self.assertEqual([eph['path']], pulled.call_args[0][1])
+        self.assertEqual(['ephemeral_1_0706d66'], os.listdir(self.base))
+
+    def _other_bytes_here(self, name):
+        os.makedirs(self.base)
+        ours = os.path.join(self.base, name)
+        test_sparse_transfer.sparse_file(ours, 2 ** 30,
+                                         {0: b'mkfs THERE'})
+        return ours, test_sparse_transfer.read(ours)
+
+    def test_a_base_with_other_bytes_is_not_used(self):
+        """mkfs on each host: the source's base is cached beside this
+        host's, under a name nova's cache manager still manages, and the
+        copied disk is pointed at it."""
+        ours, before = self._other_bytes_here('ephemeral_1_0706d66')
+        eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
+        eph[block_migration.COPY] = True
+        self._pull([eph])
+
+        self.assertEqual(before, test_sparse_transfer.read(ours))
+        [alternate] = [n for n in os.listdir(self.base)
+                       if n != 'ephemeral_1_0706d66']
+        self.assertRegex(alternate, r'^ephemeral_1_[0-9a-f]{7}$')
+        alternate = os.path.join(self.base, alternate)
+        self.assertEqual(
+            test_sparse_transfer.read(eph[block_migration.BASE]['path']),
+            test_sparse_transfer.read(alternate))
+        disk = os.path.join(self.dir, 'disk.eph0')
+        self.assertEqual(alternate, self._backing(disk))
+        # the guest reads its own data over the source's base
+        out, _err = processutils.execute(
+            'qemu-io', '-f', 'qcow2', '-c', 'read -P 7 1M 64k', '-c',
+            'read -v 0 9', disk)
+        self.assertNotIn('Pattern verification failed', out)
+        self.assertIn('mkfs.here', out)  # qemu-io's dump of 'mkfs here'
+
+    def test_a_mirrored_disk_over_other_bytes_gets_an_overlay(self):
+        """libvirt mirrors this disk's top layer only: the overlay made
+        here must sit on the source's bytes."""
+        self._other_bytes_here('swap_512')
+        swap = self._source_disk('disk.swap', base='swap_512')
+        self._pull([swap])
+        disk = os.path.join(self.dir, 'disk.swap')
+        backing = self._backing(disk)
+        self.assertNotEqual(os.path.join(self.base, 'swap_512'), backing)
+        self.assertEqual(
+            test_sparse_transfer.read(swap[block_migration.BASE]['path']),
+            test_sparse_transfer.read(backing))
+
+    def test_nothing_to_bring(self):
+        self._pull([self._source_disk('disk')])
+        self.assertEqual([], self.ssh.calls())
 
 
 class KernelRamdiskTest(InstanceDirTestBase):
