@@ -15,6 +15,13 @@ socket). Sections, each a JSON line in FILE (run.sh's result format, plus
   downtime and bytes sent (``virsh domjobinfo --completed`` on the
   destination), the 202 latency, and the transfer rate against TCP
   throughput between the two host namespaces (iperf3, or a socket pump);
+* block migration in full (block mode only): a fresh server with a config
+  drive and an ephemeral disk of 1, 4 or 10 GiB, ACTIVE and RESCUED in
+  turn, for each ``[libvirt] remote_filesystem_transport``; before every
+  migration the destination's ephemeral and swap bases are removed, as on
+  a host that never ran such a server (nova runs mkfs there for the ACTIVE
+  server, the package copies the source's base for the RESCUED one); wall
+  time and downtime ratios, and how the wall time grows with the size;
 * unrescue (first mode only): the package's unrescue (hard reboot rebuilt
   from the database) on e2e-h1 against nova's stock driver's
   ``unrescue.xml`` unrescue on e2e-h3, interleaved;
@@ -25,8 +32,9 @@ socket). Sections, each a JSON line in FILE (run.sh's result format, plus
 Environment: E2E_BENCH_REPS (live-migration repetitions, each one ACTIVE
 and one RESCUED migration; default 6), E2E_BENCH_UNRESCUE_REPS (default 4),
 E2E_BENCH_DRAIN (sizes, default "1 2 3"; empty: no drain),
-E2E_BENCH_DRAIN_ROUNDS (default 2), E2E_BENCH_SECTIONS (default
-"migrate unrescue drain").
+E2E_BENCH_DRAIN_ROUNDS (default 2), E2E_BENCH_BLOCK (transports and
+ephemeral sizes, default "ssh:1,4,10 rsync:1,10"), E2E_BENCH_BLOCK_REPS
+(default 4), E2E_BENCH_SECTIONS (default "migrate block unrescue drain").
 """
 import argparse
 import json
@@ -393,6 +401,150 @@ def section_migrate(sec):
                      'rates_mib_s': [x / 2 ** 20 for x in rates]}))
 
 
+# ------------------------------------------------ block migration, in full
+
+def ephemeral_flavor(gib):
+    """The bed's flavor (128 MB, 1 GB root) with a GIB GiB ephemeral disk.
+    """
+    fid = 'bench-eph%d' % gib
+    if call('GET', '/flavors/%s' % fid, ok=None).status_code != 200:
+        call('POST', '/flavors', {'flavor': {
+            'name': fid, 'id': fid, 'ram': 128, 'vcpus': 1, 'disk': 1,
+            'OS-FLV-EXT-DATA:ephemeral': gib}})
+    return fid
+
+
+def forget_generated_bases(host):
+    """HOST has no ephemeral or swap base, as a host that never ran such a
+    server (only the migrating server exists, and it is on the other
+    host): nova runs mkfs there for an ACTIVE server, the package copies
+    the source's base for a rescued one."""
+    base = os.path.join(e2e.STATE, 'hosts', host.replace('e2e-', ''),
+                        'instances', '_base')
+    gone = []
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        if name.startswith(('ephemeral_', 'swap_')):
+            os.unlink(os.path.join(base, name))
+            gone.append(name)
+    return gone
+
+
+def set_transport(transport):
+    """``[libvirt] remote_filesystem_transport`` on both computes; each is
+    restarted and waited for if it changes."""
+    for host in (H1, H2):
+        short = host.replace('e2e-', '')
+        conf = os.path.join(e2e.STATE, 'etc', 'nova', 'nova-%s.conf' % short)
+        with open(conf) as f:
+            text = f.read()
+        new = re.sub(r'(?m)^remote_filesystem_transport = .*\n', '', text)
+        new = new.replace('[libvirt]\n', '[libvirt]\nremote_filesystem_'
+                          'transport = %s\n' % transport, 1)
+        if new == text:
+            continue
+        e2e.bed('stop-compute', short)
+        killed = e2e.service_heartbeat(host)
+        with open(conf, 'w') as f:
+            f.write(new)
+        e2e.bed('start-compute', short)
+        e2e.wait('a heartbeat of %s with %s' % (host, transport),
+                 lambda: e2e.service_heartbeat(host) != killed, 180, 1)
+        e2e.wait('%s up' % host, lambda: e2e.compute_ready(host), 60, 1)
+
+
+def block_config(transport, gib, reps):
+    """ACTIVE and RESCUED block migrations of a fresh server with a GIB GiB
+    ephemeral disk and a config drive, interleaved, the destination
+    without generated bases each time."""
+    set_transport(transport)
+    sid = e2e._boot('bench-block-%s-%d' % (transport, gib), H1,
+                    flavor=ephemeral_flavor(gib))
+    bootid = e2e.wait_tick(sid, 'main')[1]
+    samples = {'active': [], 'rescued': []}
+    host = H1
+    try:
+        for rep in range(reps):
+            order = ('active', 'rescued') if rep % 2 == 0 else \
+                ('rescued', 'active')
+            for kind in order:
+                if kind == 'rescued':
+                    role, boot, version = 'rescue', rescue(sid, host), \
+                        '2.105'
+                else:
+                    role, boot, version = 'main', bootid, '2.104'
+                forget_generated_bases(other(host))
+                sample = live_migrate(sid, other(host), True, version, role,
+                                      boot)
+                samples[kind].append(sample)
+                host = other(host)
+                if kind == 'rescued':
+                    _active, _tick, bootid = unrescue(sid, host)
+    finally:
+        call('DELETE', '/servers/%s' % sid, ok=None)
+    return samples
+
+
+def block_plan():
+    """``[(transport, [GiB, ...]), ...]`` from E2E_BENCH_BLOCK
+    ("ssh:1,4,10 rsync:1,10" by default)."""
+    plan = []
+    for word in os.environ.get('E2E_BENCH_BLOCK',
+                               'ssh:1,4,10 rsync:1,10').split():
+        transport, _, sizes = word.partition(':')
+        plan.append((transport, [int(x) for x in sizes.split(',')]))
+    return plan
+
+
+def section_block(sec):
+    """Block migration with an ephemeral disk and a config drive: RESCUED /
+    ACTIVE for each transport and ephemeral size, and how the cost grows
+    with the size."""
+    reps = sec.args.block_reps
+    sec.raw['configs'] = {}
+    for transport, sizes in block_plan():
+        medians = {}
+        for gib in sizes:
+            samples = block_config(transport, gib, reps)
+            key = '%s.%dg' % (transport, gib)
+            sec.raw['configs'][key] = samples
+
+            def col(kind, name, default=0):
+                return [s[name] if s[name] is not None else default
+                        for s in samples[kind]]
+            label = ('block migration, %d GiB ephemeral + config drive, '
+                     'transport %s' % (gib, transport))
+            sec.figures.append(_ratio(
+                'bed.block_wall.%s' % key,
+                'Live migration on the bed (%s): wall time, RESCUED / '
+                'ACTIVE' % label, col('rescued', 'wall'),
+                col('active', 'wall'), 1.1, 's'))
+            sec.figures.append(_ratio(
+                'bed.block_downtime.%s' % key,
+                'Live migration on the bed (%s): guest downtime (libvirt), '
+                'RESCUED / ACTIVE' % label, col('rescued', 'downtime_ms'),
+                col('active', 'downtime_ms'), 1.1, 'ms', fmt='%.0f'))
+            medians[gib] = {
+                kind: {'wall': stats.median(col(kind, 'wall')),
+                       'job': stats.median(col(kind, 'job_ms')) / 1e3}
+                for kind in samples}
+        sec.raw.setdefault('growth', {})[transport] = medians
+        if len(sizes) > 1:
+            sec.figures.append(report.figure(
+                'bed.block_growth.%s' % transport,
+                'Block migration on the bed (transport %s): wall time '
+                'against the ephemeral disk\'s size, RESCUED / ACTIVE at '
+                'the largest' % transport,
+                medians[sizes[-1]]['rescued']['wall'] /
+                medians[sizes[-1]]['active']['wall'],
+                goal='context (no goal)', spread='; '.join(
+                    '%d GiB: rescued %.1f s (libvirt job %.1f s), active '
+                    '%.1f s (job %.1f s)' % (
+                        gib, m['rescued']['wall'], m['rescued']['job'],
+                        m['active']['wall'], m['active']['job'])
+                    for gib, m in sorted(medians.items())),
+                details=medians))
+
+
 def _stock_host_up():
     services = call('GET', '/os-services?binary=nova-compute').json()[
         'services']
@@ -558,6 +710,8 @@ def section_drain(sec):
 
 SECTIONS = {'migrate': ('live migration, rescued vs active',
                         section_migrate),
+            'block': ('block migration with an ephemeral disk and a config '
+                      'drive, fresh destination', section_block),
             'unrescue': ('unrescue, package vs nova\'s stock driver',
                          section_unrescue),
             'drain': ('host drain of N servers', section_drain)}
@@ -569,19 +723,22 @@ def main():
     ap.add_argument('--results', required=True)
     a = ap.parse_args()
     a.reps = int(os.environ.get('E2E_BENCH_REPS', '6'))
+    a.block_reps = int(os.environ.get('E2E_BENCH_BLOCK_REPS', '4'))
     a.unrescue_reps = int(os.environ.get('E2E_BENCH_UNRESCUE_REPS', '4'))
     a.drain_sizes = [int(x) for x in
                      os.environ.get('E2E_BENCH_DRAIN', '1 2 3').split()]
     a.drain_rounds = int(os.environ.get('E2E_BENCH_DRAIN_ROUNDS', '2'))
     wanted = os.environ.get('E2E_BENCH_SECTIONS',
-                            'migrate unrescue drain').split()
+                            'migrate block unrescue drain').split()
     # unrescue and drain do not depend on the storage mode: run them on the
     # first bed only (E2E_MODES's first word; shared by default).
     first = os.environ.get('E2E_MODES', 'shared block').split()[0]
     ok = True
-    for key in ('migrate', 'unrescue', 'drain'):
+    for key in ('migrate', 'block', 'unrescue', 'drain'):
         if key not in wanted:
             continue
+        if key == 'block' and a.mode != 'block':
+            continue  # separate instance storage only
         if key != 'migrate' and a.mode != first:
             continue
         if key == 'drain' and not a.drain_sizes:

@@ -307,9 +307,9 @@ def boot_and_rescue(sc, name):
     return st
 
 
-def _boot(name, host='e2e-h1'):
+def _boot(name, host='e2e-h1', flavor=FLAVOR):
     s = call('POST', '/servers', {'server': {
-        'name': name, 'imageRef': MAIN_IMAGE, 'flavorRef': FLAVOR,
+        'name': name, 'imageRef': MAIN_IMAGE, 'flavorRef': flavor,
         'networks': 'none', 'availability_zone': 'nova:' + host,
         'config_drive': True}}
     ).json()['server']

@@ -32,12 +32,14 @@ import glob
 import itertools
 import os
 import shutil
+import struct
 
 from lxml import etree
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
 from nova import exception
+from nova import thread_pool_factory
 from nova import utils as nova_utils
 from nova.virt import images
 from nova.virt.libvirt import config as vconfig
@@ -264,7 +266,7 @@ def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
     which would download the server's image under any such name (the rescue
     disk's base is named after the rescue image). nova then finds the base
     and the disk in place and leaves them. Ephemeral and swap bases are
-    :func:`pull_from_source`'s.
+    :class:`SourcePull`'s.
     """
     for info in disk_info or []:
         backing = info.get('backing_file')
@@ -291,12 +293,30 @@ def describe_generated_bases(disk_info):
         backing = info.get('backing_file')
         if not backing or not _is_generated(os.path.basename(backing)):
             continue
-        path = libvirt_utils.get_disk_backing_file(info['path'],
-                                                   basename=False)
+        path = _qcow2_backing(info['path'])
         if path and os.path.isfile(path):
             info[BASE] = {'path': path,
                           'digest': sparse_transfer.content_digest(path)}
     return disk_info
+
+
+def _qcow2_backing(path):
+    """The backing file a qcow2 header names, or None.
+
+    Read from the header (the format's fixed fields: magic, version, then
+    the name's offset and length) rather than with another ``qemu-img
+    info``, which nova has just run for the same disk.
+    """
+    with open(path, 'rb') as f:
+        header = f.read(20)
+        if len(header) < 20 or header[:4] != b'QFI\xfb':
+            return None
+        offset, length = struct.unpack('>QI', header[8:20])
+        if not offset or not length:
+            return None
+        f.seek(offset)
+        name = f.read(length).decode('utf-8')
+    return os.path.join(os.path.dirname(path), name)
 
 
 def _base_dir():
@@ -321,62 +341,108 @@ def _generated_bases(disk_info):
     return bases
 
 
-def pull_from_source(driver, instance, instance_dir, disk_info, source):
-    """Bring over in one sparse transfer the disks libvirt will not mirror
-    and the ephemeral/swap bases this host lacks or holds with other bytes,
-    then place them.
+def takes(info):
+    """Whether :class:`SourcePull` places this disk (nova does the rest)."""
+    backing = os.path.basename(info.get('backing_file') or '')
+    return bool(info.get(COPY) or (backing and _is_generated(backing)))
 
-    Runs before nova's ``_create_images_and_backing``, which then finds
-    these disks and bases in place. A base goes into the image cache under
-    nova's lock for its name: under that name if it is free or holds the
-    same bytes, else under a name of its own (:func:`_alternate_names`), and
-    the server's disks over it are pointed at that file.
+
+class SourcePull(object):
+    """The destination's one sparse transfer from the source: the disks
+    libvirt will not mirror and the ephemeral/swap bases this host lacks or
+    holds with other bytes.
+
+    :meth:`start` runs the transfer in the background, so that nova makes
+    the other disks (root, rescue disk, their image bases) meanwhile;
+    :meth:`place` then puts what came before nova makes the disks of
+    :func:`takes`. A base goes into the image cache under nova's lock for
+    its name: under that name if it is free or holds the same bytes, else
+    under a name of its own (:func:`_alternate_names`), and the server's
+    disks over it are pointed at that file.
     """
-    disk_info = disk_info or []
-    bases = _generated_bases(disk_info)
-    final = {}
-    remote = []
-    for name, (path, digest) in bases.items():
-        local = os.path.join(_base_dir(), name)
-        if (digest and os.path.isfile(local) and
-                sparse_transfer.content_digest(local) == digest):
-            final[name] = local
-        else:
-            remote.append(path)
-    remote += [info['path'] for info in disk_info if info.get(COPY)]
-    if not remote:
-        return
-    LOG.info('Copying %(files)s of the rescued server from %(host)s in one '
-             'sparse transfer (libvirt does not migrate them)',
-             {'files': ', '.join(os.path.basename(p) for p in remote),
-              'host': source}, instance=instance)
-    staging = os.path.join(instance_dir, '.rescue-lm-incoming')
-    fileutils.ensure_tree(staging)
-    try:
-        sparse_transfer.pull(source, remote, staging)
-        for name, (path, digest) in bases.items():
-            if name not in final:
-                final[name] = _place_base(
-                    driver, instance, name,
-                    sparse_transfer.staged(staging, path), digest)
-        for info in disk_info:
+
+    def __init__(self, instance, instance_dir, disk_info, source):
+        self.instance = instance
+        self.instance_dir = instance_dir
+        self.disk_info = disk_info or []
+        self.source = source
+        self.staging = os.path.join(instance_dir, '.rescue-lm-incoming')
+        self.bases = _generated_bases(self.disk_info)
+        #: cache name -> the local base the server's disks must use
+        self.final = {}
+        self.remote = []
+        for name, (path, digest) in self.bases.items():
+            local = os.path.join(_base_dir(), name)
+            if (digest and os.path.isfile(local) and
+                    sparse_transfer.content_digest(local) == digest):
+                self.final[name] = local
+            else:
+                self.remote.append(path)
+        self.remote += [info['path'] for info in self.disk_info
+                        if info.get(COPY)]
+        self._transfer = None
+
+    def start(self):
+        if not self.remote:
+            return
+        LOG.info('Copying %(files)s of the rescued server from %(host)s in '
+                 'one sparse transfer (libvirt does not migrate them)',
+                 {'files': ', '.join(os.path.basename(p)
+                                     for p in self.remote),
+                  'host': self.source}, instance=self.instance)
+        fileutils.ensure_tree(self.staging)
+        self._transfer = thread_pool_factory.spawn(
+            sparse_transfer.pull, self.source, self.remote, self.staging)
+
+    def wait(self):
+        """Wait for the transfer (also when the caller gives up)."""
+        try:
+            if self._transfer is not None:
+                self._transfer.result()
+        finally:
+            self._transfer = None
+
+    def place(self, driver):
+        """Put what arrived where nova and libvirt expect it."""
+        try:
+            self.wait()
+            if self.remote:
+                self._place(driver)
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def abandon(self):
+        try:
+            self.wait()
+        except Exception:  # the caller's error is the one to report
+            LOG.debug('Transfer from %s failed as well', self.source,
+                      exc_info=True, instance=self.instance)
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _place(self, driver):
+        for name, (path, digest) in self.bases.items():
+            if name not in self.final:
+                self.final[name] = _place_base(
+                    driver, self.instance, name,
+                    sparse_transfer.staged(self.staging, path), digest)
+        for info in self.disk_info:
             name = os.path.basename(info.get('backing_file') or '')
-            target = os.path.join(instance_dir,
+            target = os.path.join(self.instance_dir,
                                   os.path.basename(info['path']))
-            renamed = (name in final and
-                       final[name] != os.path.join(_base_dir(), name))
+            renamed = (name in self.final and
+                       self.final[name] != os.path.join(_base_dir(), name))
             if info.get(COPY):
-                _move(sparse_transfer.staged(staging, info['path']), target)
+                _move(sparse_transfer.staged(self.staging, info['path']),
+                      target)
                 if renamed:
-                    _rebase(target, final[name])
+                    _rebase(target, self.final[name])
             elif renamed:
                 # libvirt mirrors only this disk's top layer, which must
                 # sit on the source's bytes
                 libvirt_utils.create_image(
                     target, 'qcow2', info['virt_disk_size'],
-                    backing_file=final[name], safe=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+                    backing_file=self.final[name], safe=True)
 
 
 def _alternate_names(name, digest):

@@ -359,14 +359,26 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             return super()._create_images_and_backing(
                 context, instance, instance_dir, disk_info,
                 fallback_from_host=fallback_from_host)
+        disk_info = disk_info or []
+        pulled = [info for info in disk_info if block_migration.takes(info)]
         with block_migration.copying_from(fallback_from_host):
-            block_migration.fill_foreign_bases(
-                self, context, instance, instance_dir, disk_info,
-                fallback_from_host)
-            block_migration.pull_from_source(
-                self, instance, instance_dir, disk_info, fallback_from_host)
+            pull = block_migration.SourcePull(
+                instance, instance_dir, disk_info, fallback_from_host)
+            pull.start()
+            try:
+                block_migration.fill_foreign_bases(
+                    self, context, instance, instance_dir, disk_info,
+                    fallback_from_host)
+                super()._create_images_and_backing(
+                    context, instance, instance_dir,
+                    [info for info in disk_info if info not in pulled],
+                    fallback_from_host=fallback_from_host)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    pull.abandon()
+            pull.place(self)
             super()._create_images_and_backing(
-                context, instance, instance_dir, disk_info,
+                context, instance, instance_dir, pulled,
                 fallback_from_host=fallback_from_host)
 
     @nova_if_switched_off

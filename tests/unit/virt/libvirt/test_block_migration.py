@@ -208,7 +208,7 @@ class DestinationTest(InstanceDirTestBase):
         self.driver._try_fetch_image_cache.assert_called_once_with(
             backend.return_value, mock.ANY, self.context, sha1(uuids.rescue),
             uuids.rescue, self.instance, 1024, 'src-host')
-        # Ephemeral and swap bases are pull_from_source's.
+        # Ephemeral and swap bases are SourcePull's.
         backend.return_value.cache.assert_not_called()
         self.copy.assert_not_called()
 
@@ -287,8 +287,10 @@ class PullFromSourceTest(InstanceDirTestBase):
         return info
 
     def _pull(self, infos):
-        block_migration.pull_from_source(self.driver, self.instance,
-                                         self.dir, infos, 'src-host')
+        pull = block_migration.SourcePull(self.instance, self.dir, infos,
+                                          'src-host')
+        pull.start()
+        pull.place(self.driver)
 
     def _backing(self, path):
         return libvirt_utils.get_disk_backing_file(path, basename=False)
@@ -379,6 +381,37 @@ class PullFromSourceTest(InstanceDirTestBase):
     def test_nothing_to_bring(self):
         self._pull([self._source_disk('disk')])
         self.assertEqual([], self.ssh.calls())
+
+    def test_what_the_pull_takes(self):
+        self.assertEqual(
+            [False, True, True, True],
+            [block_migration.takes(info) for info in (
+                {'backing_file': sha1(uuids.image)},
+                {'backing_file': 'ephemeral_1_0706d66'},
+                {'backing_file': '', block_migration.COPY: True},
+                {'backing_file': 'swap_512'})])
+
+    def test_an_abandoned_pull_leaves_nothing(self):
+        eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
+        eph[block_migration.COPY] = True
+        pull = block_migration.SourcePull(self.instance, self.dir, [eph],
+                                          'src-host')
+        pull.start()
+        pull.abandon()
+        self.assertEqual([], os.listdir(self.dir))
+        self.assertFalse(os.path.exists(self.base))
+
+    def test_a_failed_transfer_places_nothing(self):
+        self.useFixture(fixtures.EnvironmentVariable('SSH_REFUSED', '1'))
+        eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
+        eph[block_migration.COPY] = True
+        pull = block_migration.SourcePull(self.instance, self.dir, [eph],
+                                          'src-host')
+        pull.start()
+        self.assertRaises(processutils.ProcessExecutionError, pull.place,
+                          self.driver)
+        self.assertEqual([], os.listdir(self.dir))
+        self.assertFalse(os.path.exists(self.base))
 
 
 class KernelRamdiskTest(InstanceDirTestBase):
