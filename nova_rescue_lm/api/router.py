@@ -12,6 +12,8 @@ from oslo_log import log as logging
 
 from nova_rescue_lm.api import microversion
 from nova_rescue_lm.api import migrate_server
+from nova_rescue_lm.compute import capability
+from nova_rescue_lm.compute import destination_nodes
 from nova_rescue_lm import nova_shape
 
 LOG = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ class APIRouterV21(routes.APIRouterV21):
             LOG.error('nova-rescue-lm: live migration of rescued servers is '
                       'switched off in nova-api: no route of nova\'s API '
                       'router dispatches the %s action.', ACTION)
+        elif enabled:
+            # what a rescued os-migrateLive needs, ready before the first
+            destination_nodes.install()
+            capability.build_placement_client()
 
     def _rebind(self):
         controller = migrate_server.MigrateServerController()

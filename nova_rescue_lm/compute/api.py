@@ -13,6 +13,7 @@ from nova.compute import api as compute_api
 from nova.compute import vm_states
 
 from nova_rescue_lm.compute import capability
+from nova_rescue_lm.compute import destination_nodes
 from nova_rescue_lm.compute import live_migrate_checks
 from nova_rescue_lm.compute import scheduling
 
@@ -46,9 +47,10 @@ class API(compute_api.API):
     def live_migrate(self, context, instance, block_migration,
                      disk_over_commit, host_name, force=None, async_=False):
         if instance.vm_state == vm_states.RESCUED and _opted_in.get():
-            return _live_migrate_rescued()(
-                self, context, instance, block_migration, disk_over_commit,
-                host_name, force=force, async_=async_)
+            with destination_nodes.handing_over():
+                return _live_migrate_rescued()(
+                    self, context, instance, block_migration,
+                    disk_over_commit, host_name, force=force, async_=async_)
         return super().live_migrate(
             context, instance, block_migration, disk_over_commit, host_name,
             force=force, async_=async_)

@@ -23,6 +23,7 @@ from oslo_utils import timeutils
 
 from nova_rescue_lm.api import microversion
 from nova_rescue_lm import capability
+from nova_rescue_lm.compute import destination_nodes
 from nova_rescue_lm import nova_shape
 
 TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
@@ -76,6 +77,19 @@ class MicroversionState(fixtures.Fixture):
         versions.VERSIONS['v2.1']['version'] = '2.104'
         microversion._stock[:] = []
         clear_shape_caches()
+
+
+class NovaLookupRestored(fixtures.Fixture):
+    """nova's own ComputeNodeList.get_all_by_host, during and after the
+    test (the package's router wraps it: destination_nodes.install; a
+    router built by an earlier test of the process may have)."""
+
+    def _setUp(self):
+        cls = objects.ComputeNodeList
+        saved = cls.__dict__['get_all_by_host']
+        self.addCleanup(setattr, cls, 'get_all_by_host', saved)
+        if destination_nodes.installed():
+            cls.get_all_by_host = classmethod(saved.__func__.__wrapped__)
 
 
 def clear_shape_caches():

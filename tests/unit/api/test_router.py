@@ -3,14 +3,17 @@
 from unittest import mock
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exc
 from nova.api.openstack import api_version_request
 from nova.api.openstack.compute import migrate_server as nova_migrate_server
 from nova.api.openstack.compute import routes
 from nova.api.openstack import wsgi
+from nova.scheduler.client import report
 from nova import test
 
 from nova_rescue_lm.api import migrate_server
 from nova_rescue_lm.api import router
+from nova_rescue_lm.compute import destination_nodes
 from tests.unit import fakes
 
 ACTION = 'os-migrateLive'
@@ -32,6 +35,7 @@ class RouterTest(test.NoDBTestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fakes.MicroversionState())
+        self.useFixture(fakes.NovaLookupRestored())
 
     def test_every_dispatching_resource_is_rebound(self):
         stock = _resources(routes.APIRouterV21())
@@ -71,6 +75,31 @@ class RouterTest(test.NoDBTestCase):
         router.APIRouterV21()
         self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
 
+    def test_placement_client_built_with_the_router(self):
+        """Not by the first rescued request of the worker."""
+        self.assertIsNone(report.PLACEMENTCLIENT)
+        router.APIRouterV21()
+        client = report.PLACEMENTCLIENT
+        self.assertIsInstance(client, report.SchedulerReportClient)
+        # no pooled connection is left for forked API workers to share
+        self.assertIsNone(client._client.session._session)
+        self.assertIs(client, report.report_client_singleton())
+        self.assertTrue(destination_nodes.installed())
+
+    def test_router_built_when_the_placement_client_cannot_be(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova.scheduler.client.report.SchedulerReportClient.__init__',
+            side_effect=ks_exc.EndpointNotFound('no placement')))
+        app = router.APIRouterV21()
+        self.assertIsNone(report.PLACEMENTCLIENT)
+        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual(len(_resources(app)), len([
+            r for _, _, r in _resources(app) if isinstance(
+                r.wsgi_actions[ACTION].__self__,
+                migrate_server.MigrateServerController)]))
+        self.assertIn('the placement client could not be built at start '
+                      '(no placement)', self.stdlog.logger.output)
+
     def test_nova_s_router_when_no_route_dispatches_the_action(self):
         route_list = tuple(
             (path, methods) for path, methods in routes.ROUTE_LIST
@@ -83,6 +112,8 @@ class RouterTest(test.NoDBTestCase):
         self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
         self.assertIn('no route of nova\'s API router dispatches the '
                       'os-migrateLive action', self.stdlog.logger.output)
+        self.assertIsNone(report.PLACEMENTCLIENT)
+        self.assertFalse(destination_nodes.installed())
 
     def test_nova_s_router_when_nova_differs(self):
         """Nothing raises: nova-api serves nova's own behaviour."""
@@ -91,6 +122,8 @@ class RouterTest(test.NoDBTestCase):
             lambda self, req, id, body, extra=None: None))
         app = router.APIRouterV21()
         self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
+        self.assertIsNone(report.PLACEMENTCLIENT)
+        self.assertFalse(destination_nodes.installed())
         for _path, _conditions, resource in _resources(app):
             self.assertNotIsInstance(
                 resource.wsgi_actions[ACTION].__self__,

@@ -1,10 +1,13 @@
 """Which nodes may live-migrate rescued servers, as placement reports it."""
 
+import threading
+
 from keystoneauth1 import exceptions as ks_exc
 from nova.api.openstack import wsgi
 from nova import context as nova_context
 from nova import exception as nova_exception
 from nova.policies import extended_server_attributes as esa_policies
+from nova.scheduler.client import report
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 import webob
@@ -39,9 +42,35 @@ class CheckNodesTest(test.NoDBTestCase):
 
     def test_capable_source_and_destination(self):
         self._check(fakes.DEST_HOST)
-        self.assertEqual(
+        # once each (all at once: the order they arrive in is not known)
+        self.assertCountEqual(
             [uuids.source_node, uuids.dest_node_a, uuids.dest_node_b],
             self.placement.asked)
+
+    def test_placement_asked_about_every_node_at_once(self):
+        """No node's read waits for another's answer."""
+        arrived = threading.Barrier(3, timeout=10)
+        answer = self.placement._get_provider_traits
+
+        def read(context, rp_uuid):
+            arrived.wait()  # BrokenBarrierError unless all three are in
+            return answer(context, rp_uuid)
+        self.placement.client.get_provider_traits.side_effect = read
+        self._check(fakes.DEST_HOST)
+        self.assertEqual(3, len(self.placement.asked))
+
+    def test_no_answer_is_remembered(self):
+        """Every request reads the trait and the stats marker afresh."""
+        self._check(fakes.DEST_HOST)
+        self.placement.traits[uuids.dest_node_b] = set()
+        self.assertRaises(exception.DestinationNodeNotCapable,
+                          self._check, fakes.DEST_HOST)
+        self.placement.traits[uuids.dest_node_b] = {fakes.TRAIT}
+        self._check(fakes.DEST_HOST)
+        self.nodes.dest[1].stats = {}
+        self.assertRaises(exception.DestinationNodeNotCapable,
+                          self._check, fakes.DEST_HOST)
+        self.assertEqual(12, len(self.placement.asked))
 
     def test_other_traits_do_not_count(self):
         self.placement.traits[uuids.source_node] = {
@@ -72,8 +101,25 @@ class CheckNodesTest(test.NoDBTestCase):
         self.assertIn('source compute node %s does not support'
                       % fakes.SOURCE_NODE, err.format_message())
         self.assertIn(fakes.TRAIT, err.format_message())
-        # The destination is not asked once the source is refused.
-        self.assertEqual([uuids.source_node], self.placement.asked)
+
+    def test_source_named_first_whatever_the_destination_answers(self):
+        self.placement.traits[uuids.source_node] = set()
+        for answer in (set(), fakes.placement_down(),
+                       nova_exception.ResourceProviderTraitRetrievalFailed(
+                           uuid=uuids.dest_node_a)):
+            self.placement.traits[uuids.dest_node_a] = answer
+            err = self.assertRaises(exception.SourceNodeNotCapable,
+                                    self._check, fakes.DEST_HOST)
+            self.assertIn('source compute node %s does not support'
+                          % fakes.SOURCE_NODE, err.format_message())
+
+    def test_source_answered_before_an_unknown_host(self):
+        self.placement.traits[uuids.source_node] = set()
+        self.assertRaises(exception.SourceNodeNotCapable,
+                          self._check, 'nowhere')
+        self.placement.traits[uuids.source_node] = fakes.placement_down()
+        self.assertRaises(exception.CapabilityUnknown,
+                          self._check, 'nowhere')
 
     def test_incapable_source_unnamed_when_policy_denies(self):
         self._allow_node_names(False)
@@ -138,6 +184,14 @@ class CheckNodesTest(test.NoDBTestCase):
         self._assert_capability_unknown(
             uuids.source_node, ks_exc.ConnectFailure('down'),
             node_name=' ' + fakes.SOURCE_NODE)
+
+    def test_placement_client_cannot_be_built(self):
+        # (report_client_singleton is the Placement fixture's mock)
+        report.report_client_singleton.side_effect = ks_exc.EndpointNotFound()
+        err = self.assertRaises(exception.CapabilityUnknown,
+                                self._check, fakes.DEST_HOST)
+        self.assertIn('compute node %s from' % fakes.SOURCE_NODE,
+                      err.explanation)
 
     def test_destination_placement_client_error(self):
         self._allow_node_names(False)
