@@ -377,8 +377,12 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                 with excutils.save_and_reraise_exception():
                     pull.abandon()
             pull.place(self)
+            # What was copied is complete; nova makes the overlays libvirt
+            # mirrors onto, over the bases now in place.
             super()._create_images_and_backing(
-                context, instance, instance_dir, pulled,
+                context, instance, instance_dir,
+                [info for info in pulled
+                 if not info.get(block_migration.COPY)],
                 fallback_from_host=fallback_from_host)
 
     @nova_if_switched_off
