@@ -12,14 +12,17 @@ connection makes each migration cost the same fixed hypervisor time (nova's
 migration monitor polls every 0.5 s), so what grows with N is nova's and
 the package's own work.
 
-Each kind has its own host pair (active: bench-a1/a2, rescued:
-bench-r1/r2). For each N, servers are added on the first host of the pair
-(booted, and rescued for the rescued kind) until it holds N; the host is
-then drained to the other one (``--target``) and back, which gives two
-samples; rounds are repeated, the kinds interleaved (active, rescued,
-rescued, active). The command's own defaults apply (2 migrations in
-flight) except its poll interval, 0.2 s instead of 2 s, so that polling
-does not round every time up to 2 s.
+Three kinds of server, each on its own host pair: active (bench-a1/a2),
+rescued (bench-r1/r2), and rescued with an ephemeral disk (bench-e1/e2: the
+first flavor with a 1 GB ephemeral disk added, whose disks a rescued
+server's migration must bring along too). For each N, servers are added on
+the first host of the pair (booted, and rescued for the rescued kinds)
+until it holds N; the host is then drained to the other one (``--target``)
+and back, which gives two samples; rounds are repeated, the kinds
+interleaved (active, rescued, ephemeral, then back in the reverse order).
+The command's own defaults apply (2 migrations in flight) except its poll
+interval, 0.2 s instead of 2 s, so that polling does not round every time
+up to 2 s.
 """
 
 import argparse
@@ -38,7 +41,12 @@ import stats  # noqa: E402
 
 SIZES = (1, 5, 10, 20)
 PAIRS = {'active': ('bench-a1', 'bench-a2'),
-         'rescued': ('bench-r1', 'bench-r2')}
+         'rescued': ('bench-r1', 'bench-r2'),
+         'rescued_ephemeral': ('bench-e1', 'bench-e2')}
+#: How each kind is named in the figures.
+LABELS = {'active': 'active', 'rescued': 'rescued',
+          'rescued_ephemeral': 'rescued with an ephemeral disk'}
+EPHEMERAL_GB = 1
 POLL_INTERVAL = 0.2
 DEFAULTS = {'rounds': 2, 'sizes': SIZES}
 QUICK = {'rounds': 1, 'sizes': SIZES}
@@ -78,26 +86,42 @@ def _drain(case, source, target, expected):
     return seconds
 
 
-def _grow(case, kind, host, have, want):
+def _ephemeral_flavor(case):
+    """The first flavor (the others' servers have it) plus an ephemeral
+    disk."""
+    base = case.api.get_flavor(case.api.get_flavors()[0]['id'])
+    return case._create_flavor(
+        name='bench-ephemeral', memory_mb=base['ram'], vcpu=base['vcpus'],
+        disk=base['disk'], ephemeral=EPHEMERAL_GB, swap=0)
+
+
+def _grow(case, kind, host, have, want, flavors):
     for i in range(have, want):
         server = case._create_server(name='%s-%d' % (kind, i), host=host,
-                                     networks='none')
-        if kind == 'rescued':
+                                     networks='none',
+                                     flavor_id=flavors.get(kind))
+        if kind.startswith('rescued'):
             case._rescue_server(server)
+
+
+def _order():
+    """One round: every kind drained forward, then back in reverse."""
+    kinds = list(PAIRS)
+    return ([(kind, True) for kind in kinds] +
+            [(kind, False) for kind in reversed(kinds)])
 
 
 def body(settings):
     def run(case):
         samples = {kind: {} for kind in PAIRS}
+        flavors = {'rescued_ephemeral': _ephemeral_flavor(case)}
         have = 0
         for n in settings['sizes']:
             for kind, (first, _second) in PAIRS.items():
-                _grow(case, kind, first, have, n)
+                _grow(case, kind, first, have, n, flavors)
             have = n
             for _round in range(settings['rounds']):
-                for kind, forward in (('active', True), ('rescued', True),
-                                      ('rescued', False),
-                                      ('active', False)):
+                for kind, forward in _order():
                     a, b = PAIRS[kind]
                     source, target = (a, b) if forward else (b, a)
                     samples[kind].setdefault(n, []).append(
@@ -119,24 +143,28 @@ def linearity(sizes, medians):
 
 def figures(raw, sizes, label='harness, fake libvirt', prefix='drain',
             r2_goal=0.98, ratio_goal=1.1, strict_ratio=True):
-    """Linearity per kind, and rescued / active.
+    """Linearity per kind, rescued / active, and (when measured) what the
+    ephemeral disk adds.
 
     Linear: R squared of a least-squares line through the medians at least
     ``r2_goal`` and, with ``strict_ratio``, t(N max) / t(N min) no more
     than N max / N min (time does not grow faster than N).
     """
     samples = raw['samples']
+    kinds = [kind for kind in PAIRS if kind in samples]
     medians = {kind: [stats.median(samples[kind][n]) for n in sizes]
-               for kind in PAIRS}
+               for kind in kinds}
     figs = []
-    for kind in ('active', 'rescued'):
+    slopes = {}
+    for kind in kinds:
         lin = linearity(sizes, medians[kind])
+        slopes[kind] = lin['slope']
         per_n = ', '.join('N=%d %.2f s' % (n, t)
                           for n, t in zip(sizes, medians[kind]))
         figs.append(report.figure(
             '%s.linear_%s' % (prefix, kind),
             'Drain (%s): total time vs N, %s servers, linear fit' % (
-                label, kind),
+                label, LABELS[kind]),
             lin['r2'], unit='R2',
             goal=('R2 >= %g, t(%d)/t(%d) <= %d' % (
                 r2_goal, sizes[-1], sizes[0], sizes[-1] // sizes[0])
@@ -150,18 +178,27 @@ def figures(raw, sizes, label='harness, fake libvirt', prefix='drain',
                                lin['t_max_over_t_min']),
             details=dict(lin, medians=dict(zip(sizes, medians[kind])),
                          samples={n: samples[kind][n] for n in sizes})))
-    ratios = [r / a for r, a in zip(medians['rescued'], medians['active'])]
-    total = sum(medians['rescued']) / sum(medians['active'])
-    figs.append(report.figure(
-        '%s.rescued_vs_active' % prefix,
-        'Drain (%s): rescued / active, total time summed over N = %s'
-        % (label, ', '.join(str(n) for n in sizes)),
-        total, limit=ratio_goal,
+    figs.append(_ratio(prefix, label, sizes, medians, 'rescued', 'active',
+                       ratio_goal, slopes))
+    if 'rescued_ephemeral' in kinds:
+        figs.append(_ratio(prefix, label, sizes, medians,
+                           'rescued_ephemeral', 'rescued', None, slopes))
+    return figs
+
+
+def _ratio(prefix, label, sizes, medians, num, den, goal, slopes):
+    """num / den, total time summed over N (context when no goal)."""
+    ratios = [a / b for a, b in zip(medians[num], medians[den])]
+    return report.figure(
+        '%s.%s_vs_%s' % (prefix, num, den),
+        'Drain (%s): %s / %s, total time summed over N = %s'
+        % (label, LABELS[num], LABELS[den],
+           ', '.join(str(n) for n in sizes)),
+        sum(medians[num]) / sum(medians[den]), limit=goal,
         spread='per N: %s; slope ratio %.3f' % (
             ', '.join('N=%d %.3f' % (n, r) for n, r in zip(sizes, ratios)),
-            figs[1]['details']['slope'] / figs[0]['details']['slope']),
-        details={'per_n': dict(zip(sizes, ratios))}))
-    return figs
+            slopes[num] / slopes[den]),
+        details={'per_n': dict(zip(sizes, ratios))})
 
 
 def main(argv=None):

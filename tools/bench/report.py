@@ -56,7 +56,28 @@ def verdict(fig):
         return 'SKIPPED'
     if fig['met'] is None:
         return ''
-    return 'met' if fig['met'] else 'MISSED'
+    return 'pass' if fig['met'] else 'MISS'
+
+
+def render_goals(figures, machine):
+    """One line per goal: pass/MISS (or not measured), the measured value
+    and its goal; then the machine."""
+    goals = [f for f in figures if f['limit'] is not None or
+             f['goal'] not in ('-', None)]
+    w_id = max([len(f['id']) for f in goals] + [4])
+    lines = ['goals (%d):' % len(goals)]
+    for fig in goals:
+        if fig.get('skipped') or fig['value'] is None:
+            word = 'not measured'
+        else:
+            word = verdict(fig)
+        ci = fig['details'].get('ci95')
+        measured = format_value(fig) + (
+            ' (95%% CI %.3f-%.3f)' % tuple(ci) if ci else '')
+        lines.append('  %-12s %-*s  %s, goal %s' % (
+            word, w_id, fig['id'], measured, fig['goal']))
+    lines.append('measured on: %s' % machine)
+    return '\n'.join(lines)
 
 
 def render_table(figures, width=100):

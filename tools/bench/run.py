@@ -51,13 +51,19 @@ EXPECTED = {
             ('api.migrate_active', 'API: os-migrateLive of an ACTIVE '
              'server at 2.104, package router / nova router', 1.02),
             ('api.migrate_rescued', 'API: os-migrateLive of a RESCUED '
-             'server at 2.105 / of an ACTIVE server at 2.104', 1.2)],
+             'server at 2.105 / of an ACTIVE server at 2.104', 1.05),
+            ('api.migrate_rescued_own', 'API: the same, without placement\'s '
+             'handling of the check\'s requests (context)', None)],
     'drain': [('drain.linear_active', 'Drain (harness): time vs N, active',
                None),
               ('drain.linear_rescued', 'Drain (harness): time vs N, '
                'rescued', None),
+              ('drain.linear_rescued_ephemeral', 'Drain (harness): time vs '
+               'N, rescued with an ephemeral disk', None),
               ('drain.rescued_vs_active', 'Drain (harness): rescued / '
-               'active', 1.1)],
+               'active', 1.1),
+              ('drain.rescued_ephemeral_vs_rescued', 'Drain (harness): '
+               'rescued with an ephemeral disk / rescued (context)', None)],
     'bed': [('bed.migrate_wall.shared', 'Live migration on the bed (shared '
              'storage): wall time, RESCUED / ACTIVE', 1.1),
             ('bed.migrate_downtime.shared', 'Live migration on the bed '
@@ -103,6 +109,13 @@ def machine():
     except Exception:  # noqa: informative only
         pass
     return info
+
+
+def machine_line(info):
+    return '%s, %s cores, %s GiB RAM, kernel %s, nova %s, load before %s' % (
+        info.get('cpu'), info.get('cores'), info.get('memory_gib'),
+        info.get('kernel'), info.get('nova'),
+        ' '.join(info.get('load_before', [])) or '?')
 
 
 def _stream(cmd, env=None, timeout=None, prefix=''):
@@ -270,10 +283,11 @@ def main(argv=None):
         ' -- QUICK: fewer repetitions' if args.quick else ''))
     bed_ran = 'bed' in parts and 'skipped' not in (
         results['parts'].get('bed') or {'skipped': True})
-    print('machine: %s, %s cores, %s GiB RAM%s' % (
-        info.get('cpu'), info.get('cores'), info.get('memory_gib'),
-        ', bed guests under TCG' if bed_ran else ''))
+    print('machine: %s%s' % (machine_line(info),
+                             ', bed guests under TCG' if bed_ran else ''))
     print(report.render_table(figures))
+    print()
+    print(report.render_goals(figures, machine_line(info)))
     missed = [f for f in figures if f['met'] is False]
     skipped = [f for f in figures if f.get('skipped')]
     print('%d figures: %d met, %d missed, %d not measured, %d context; '
