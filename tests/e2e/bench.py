@@ -144,6 +144,31 @@ def live_migrate(sid, dst, block, version, role, bootid):
     return sample
 
 
+def interleaved(sid, bootid, reps, block, before=None):
+    """REPS live migrations of server SID (on H1, its guest BOOTID) ACTIVE
+    at 2.104 and as many RESCUED at 2.105, in turn between H1 and H2 (A
+    then R, then R then A, ...); ``before(destination)`` runs before each.
+    """
+    samples = {'active': [], 'rescued': []}
+    host = H1
+    for rep in range(reps):
+        order = ('active', 'rescued') if rep % 2 == 0 else \
+            ('rescued', 'active')
+        for kind in order:
+            if kind == 'rescued':
+                role, boot, version = 'rescue', rescue(sid, host), '2.105'
+            else:
+                role, boot, version = 'main', bootid, '2.104'
+            if before:
+                before(other(host))
+            samples[kind].append(live_migrate(
+                sid, other(host), block, version, role, boot))
+            host = other(host)
+            if kind == 'rescued':
+                _active, _tick, bootid = unrescue(sid, host)
+    return samples
+
+
 def rescue(sid, host):
     action(sid, {'rescue': {'rescue_image_ref': e2e.RESCUE_IMAGE}})
     e2e.wait_state(sid, 'RESCUE', host)
@@ -310,23 +335,7 @@ def section_migrate(sec):
     bootid = e2e.wait_tick(sid, 'main')[1]
     dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
     sec.raw['max_speed'] = e2e._virsh(H1, 'migrate-getspeed', dom).strip()
-    samples = {'active': [], 'rescued': []}
-    host = H1
-    for rep in range(reps):
-        order = ('active', 'rescued') if rep % 2 == 0 else \
-            ('rescued', 'active')
-        for kind in order:
-            if kind == 'rescued':
-                role, boot = 'rescue', rescue(sid, host)
-                version = '2.105'
-            else:
-                role, boot, version = 'main', bootid, '2.104'
-            sample = live_migrate(sid, other(host), block, version, role,
-                                  boot)
-            samples[kind].append(sample)
-            host = other(host)
-            if kind == 'rescued':
-                _active, _tick, bootid = unrescue(sid, host)
+    samples = interleaved(sid, bootid, reps, block)
     call('DELETE', '/servers/%s' % sid, ok=None)
     sec.raw['samples'] = samples
 
@@ -460,28 +469,11 @@ def block_config(transport, gib, reps):
     sid = e2e._boot('bench-block-%s-%d' % (transport, gib), H1,
                     flavor=ephemeral_flavor(gib))
     bootid = e2e.wait_tick(sid, 'main')[1]
-    samples = {'active': [], 'rescued': []}
-    host = H1
     try:
-        for rep in range(reps):
-            order = ('active', 'rescued') if rep % 2 == 0 else \
-                ('rescued', 'active')
-            for kind in order:
-                if kind == 'rescued':
-                    role, boot, version = 'rescue', rescue(sid, host), \
-                        '2.105'
-                else:
-                    role, boot, version = 'main', bootid, '2.104'
-                forget_generated_bases(other(host))
-                sample = live_migrate(sid, other(host), True, version, role,
-                                      boot)
-                samples[kind].append(sample)
-                host = other(host)
-                if kind == 'rescued':
-                    _active, _tick, bootid = unrescue(sid, host)
+        return interleaved(sid, bootid, reps, True,
+                           before=forget_generated_bases)
     finally:
         call('DELETE', '/servers/%s' % sid, ok=None)
-    return samples
 
 
 def block_plan():

@@ -77,7 +77,15 @@ EXPECTED = {
             ('bed.migrate_wall.block', 'Live migration on the bed (block '
              'migration): wall time, RESCUED / ACTIVE', 1.1),
             ('bed.migrate_downtime.block', 'Live migration on the bed '
-             '(block migration): guest downtime, RESCUED / ACTIVE', 1.1)],
+             '(block migration): guest downtime, RESCUED / ACTIVE', 1.1)] + [
+        (fid % key, title % key, limit)
+        for key in ('ssh.1g', 'ssh.4g', 'ssh.10g', 'rsync.1g', 'rsync.10g')
+        for fid, title, limit in (
+            ('bed.block_wall.%s', 'Block migration on the bed, ephemeral '
+             'disk and config drive (%s): wall time, RESCUED / ACTIVE', 1.1),
+            ('bed.block_downtime.%s', 'Block migration on the bed, '
+             'ephemeral disk and config drive (%s): downtime, RESCUED / '
+             'ACTIVE', 1.1))],
 }
 
 
@@ -194,6 +202,7 @@ def run_bed(args, workdir):
         'E2E_VENV': sys.prefix, 'E2E_SCRIPT': BED_SCRIPT,
         'E2E_MODES': args.modes, 'E2E_BENCH_OUT': out,
         'E2E_BENCH_REPS': str(2 if args.quick else 4),
+        'E2E_BENCH_BLOCK_REPS': str(2 if args.quick else 6),
         'E2E_BENCH_UNRESCUE_REPS': str(2 if args.quick else 4),
         'E2E_BENCH_DRAIN': '1 2' if args.quick else '1 2 3',
         'E2E_BENCH_DRAIN_ROUNDS': str(1 if args.quick else 2),
