@@ -1,4 +1,15 @@
 #!/usr/bin/env bash
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 # tox -e e2e: install what the real libvirt/QEMU test bed needs, bring the bed
 # up (shared instance storage, then separate storage for block migration),
 # run the scenarios, tear everything down by PID (also on failure), check

@@ -1,3 +1,15 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """nova's libvirt driver with rescue state kept in the database.
 
 Rescue records what it used in ``instance.system_metadata`` and keeps no
@@ -337,7 +349,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                                   device_names):
         # nova rebuilds each <interface> from the server image's properties;
         # a legacy rescue domain was built from the rescue image's, so the
-        # running domain's NIC model and driver must be kept (pitfall 7).
+        # running domain's NIC model and driver must be kept (nic_model).
         # (``block_migration`` is nova's flag here, not our module.)
         if (instance.vm_state == vm_states.RESCUED and
                 instance.system_metadata.get(rescue_record.MODE) !=

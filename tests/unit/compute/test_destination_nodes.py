@@ -1,3 +1,15 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """nova's lookup of the destination's nodes reuses the check's, once."""
 
 import fixtures
@@ -66,10 +78,18 @@ class DestinationNodesTest(test.NoDBTestCase):
         self.assertTrue(objects.ComputeNodeList.get_all_by_host.remotable)
 
 
-class NovaLookupRestoredTest(test.NoDBTestCase):
+class InstallTest(test.NoDBTestCase):
 
     def test_nova_s_own_method_while_the_fixture_runs(self):
         destination_nodes.install()
         self.useFixture(fakes.NovaLookupRestored())
         self.assertFalse(destination_nodes.installed())
         self.assertTrue(objects.ComputeNodeList.get_all_by_host.remotable)
+
+    def test_a_mocked_lookup_is_left_alone(self):
+        self.useFixture(fakes.NovaLookupRestored())
+        lookup = self.useFixture(fixtures.MockPatch(
+            'nova.objects.ComputeNodeList.get_all_by_host')).mock
+        destination_nodes.install()
+        self.assertIs(lookup, objects.ComputeNodeList.get_all_by_host)
+        self.assertFalse(destination_nodes.installed())
