@@ -78,7 +78,6 @@ exit codes.
 
 import argparse
 import dataclasses
-import datetime
 import os
 import signal
 import sys
@@ -329,7 +328,8 @@ class Printer:
         self.out = out
 
     def __call__(self, text, entry=None):
-        stamp = datetime.datetime.now().strftime('%H:%M:%S')
+        # the operator's wall clock
+        stamp = time.strftime('%H:%M:%S')
         if entry is not None:
             text = '%s (%s): %s' % (entry.name, entry.id, text)
         self.out.write('%s %s\n' % (stamp, text))

@@ -78,7 +78,8 @@ def api_paste_file(environ=None):
 
 def never_raises(check):
     """A check that fails with its reason instead of a traceback, so that
-    the other checks still report."""
+    the other checks still report.
+    """
     @functools.wraps(check)
     def wrapper(self):
         try:

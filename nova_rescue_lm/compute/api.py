@@ -42,7 +42,8 @@ def _live_migrate_rescued():
 @contextlib.contextmanager
 def rescued_live_migration(allowed):
     """Within this block, ``live_migrate`` accepts rescued servers if
-    ``allowed``."""
+    ``allowed``.
+    """
     token = _opted_in.set(allowed)
     try:
         yield

@@ -110,7 +110,8 @@ def read_traits(context, nodes):
 
 def why_not_capable(context, instance, node, traits):
     """Why ``node`` with ``traits`` (as :func:`read_traits` gave them)
-    cannot take part, or None; 409 if its traits could not be read."""
+    cannot take part, or None; 409 if its traits could not be read.
+    """
     if isinstance(traits, Exception):
         LOG.warning('Cannot read the traits of compute node %s: %s',
                     node.hypervisor_hostname, traits, instance=instance)

@@ -51,7 +51,8 @@ def handing_over():
 
 def lookup(context, host_name):
     """The compute nodes of ``host_name``; nova's next identical lookup in
-    this request reuses them."""
+    this request reuses them.
+    """
     nodes = objects.ComputeNodeList.get_all_by_host(context, host_name)
     _handed.set((context, host_name, nodes))
     return nodes

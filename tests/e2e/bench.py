@@ -49,13 +49,14 @@ ephemeral sizes, default "ssh:1,4,10 rsync:1,10"), E2E_BENCH_BLOCK_REPS
 (default 4), E2E_BENCH_SECTIONS (default "migrate block unrescue drain").
 """
 import argparse
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+
+from oslo_serialization import jsonutils
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -64,8 +65,12 @@ sys.path.insert(1, os.path.join(REPO, 'tools', 'bench'))
 
 import report  # noqa: E402
 import scenarios as e2e  # noqa: E402
+from scenarios import action  # noqa: E402
+from scenarios import call  # noqa: E402
+from scenarios import Failed  # noqa: E402
+from scenarios import log  # noqa: E402
+from scenarios import server  # noqa: E402
 import stats  # noqa: E402
-from scenarios import Failed, action, call, log, server  # noqa: E402
 
 H1, H2 = 'e2e-h1', 'e2e-h2'
 STOCK_HOST = 'e2e-h3'
@@ -119,7 +124,8 @@ def domjobinfo(host, dom):
 
 def guest_still_running(sid, role, bootid, after):
     """The same guest (boot id) ticks past AFTER: it was live-migrated,
-    not rebooted."""
+    not rebooted.
+    """
     e2e.wait_tick(sid, role, bootid, after, 60)
 
 
@@ -189,7 +195,8 @@ def rescue(sid, host):
 
 def unrescue(sid, host):
     """Unrescue; (seconds to ACTIVE, seconds to the first tick of the
-    original guest, its boot id)."""
+    original guest, its boot id).
+    """
     before = e2e.last_tick(e2e.console(sid))
     t0 = time.time()
     action(sid, {'unrescue': None})
@@ -227,7 +234,8 @@ def _have_iperf3():
 
 def link_rate(src, dst, seconds=5):
     """TCP throughput SRC -> DST between the host namespaces, bytes/s, and
-    how it was measured."""
+    how it was measured.
+    """
     if _have_iperf3():
         server_proc = subprocess.Popen(
             _netns(dst) + ['iperf3', '-s', '-1', '-B', ADDR[dst], '-p',
@@ -239,7 +247,7 @@ def link_rate(src, dst, seconds=5):
                 _netns(src) + ['iperf3', '-c', ADDR[dst], '-p', '35201',
                                '-t', str(seconds), '-J'],
                 capture_output=True, text=True, timeout=seconds + 30)
-            data = json.loads(r.stdout)
+            data = jsonutils.loads(r.stdout)
             rate = data['end']['sum_received']['bits_per_second'] / 8
             return rate, 'iperf3, one TCP stream, %ds' % seconds
         finally:
@@ -315,11 +323,11 @@ class Section(object):
                 'timings': self.timings, 'mode': self.args.mode,
                 'figures': self.figures, 'raw': self.raw}
         with open(self.args.results, 'a') as f:
-            f.write(json.dumps(line) + '\n')
+            f.write(jsonutils.dumps(line) + '\n')
         out = os.environ.get('E2E_BENCH_OUT')
         if out:
             with open(out, 'a') as f:
-                f.write(json.dumps(line) + '\n')
+                f.write(jsonutils.dumps(line) + '\n')
         return ok
 
 
@@ -439,7 +447,8 @@ def forget_generated_bases(host):
     """HOST has no ephemeral or swap base, as a host that never ran such a
     server (only the migrating server exists, and it is on the other
     host): nova runs mkfs there for an ACTIVE server, the package copies
-    the source's base for a rescued one."""
+    the source's base for a rescued one.
+    """
     base = os.path.join(e2e.STATE, 'hosts', host.replace('e2e-', ''),
                         'instances', '_base')
     gone = []
@@ -452,7 +461,8 @@ def forget_generated_bases(host):
 
 def set_transport(transport):
     """``[libvirt] remote_filesystem_transport`` on both computes; each is
-    restarted and waited for if it changes."""
+    restarted and waited for if it changes.
+    """
     for host in (H1, H2):
         short = host.replace('e2e-', '')
         conf = os.path.join(e2e.STATE, 'etc', 'nova', 'nova-%s.conf' % short)
@@ -476,7 +486,8 @@ def set_transport(transport):
 def block_config(transport, gib, reps):
     """ACTIVE and RESCUED block migrations of a fresh server with a GIB GiB
     ephemeral disk and a config drive, interleaved, the destination
-    without generated bases each time."""
+    without generated bases each time.
+    """
     set_transport(transport)
     sid = e2e._boot('bench-block-%s-%d' % (transport, gib), H1,
                     flavor=ephemeral_flavor(gib))
@@ -490,7 +501,8 @@ def block_config(transport, gib, reps):
 
 def block_plan():
     """``[(transport, [GiB, ...]), ...]`` from E2E_BENCH_BLOCK
-    ("ssh:1,4,10 rsync:1,10" by default)."""
+    ("ssh:1,4,10 rsync:1,10" by default).
+    """
     plan = []
     for word in os.environ.get('E2E_BENCH_BLOCK',
                                'ssh:1,4,10 rsync:1,10').split():
@@ -502,7 +514,8 @@ def block_plan():
 def section_block(sec):
     """Block migration with an ephemeral disk and a config drive: RESCUED /
     ACTIVE for each transport and ephemeral size, and how the cost grows
-    with the size."""
+    with the size.
+    """
     reps = sec.args.block_reps
     sec.raw['configs'] = {}
     for transport, sizes in block_plan():
@@ -607,7 +620,8 @@ def section_unrescue(sec):
 
 def _keystone_client():
     """The drain command's API client on a keystone session with the bed's
-    admin credentials (STATE/openrc), as the command builds it."""
+    admin credentials (STATE/openrc), as the command builds it.
+    """
     from keystoneauth1 import adapter as ks_adapter
     from keystoneauth1.identity import v3
     from keystoneauth1 import session as ks_session

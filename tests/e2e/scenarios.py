@@ -22,13 +22,13 @@ Each scenario prints its steps with timings and one result line; results
 are appended to FILE (JSON lines) for tools/e2e/run.sh's final summary.
 """
 import argparse
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 
+from oslo_serialization import jsonutils
 import requests
 
 API = 'http://127.0.0.1:38774/v2.1'
@@ -40,7 +40,8 @@ BED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
 
 def _token():
     """A real keystone token (admin in project admin), or the stand-in
-    token when the bed runs the stand-in auth filter (E2E_AUTH=standin)."""
+    token when the bed runs the stand-in auth filter (E2E_AUTH=standin).
+    """
     try:
         auth = open(os.path.join(STATE, 'auth')).read().strip()
     except OSError:
@@ -171,7 +172,8 @@ def _virsh(host, *args):
 
 def migration_job(host, dom):
     """'N MiB of memory sent' while libvirt's migration job of DOM on HOST
-    is copying, else None."""
+    is copying, else None.
+    """
     info = _virsh(host, 'domjobinfo', dom)
     if not re.search(r'Job type:\s+Unbounded', info):
         return None
@@ -187,7 +189,8 @@ def migration_jobs(host):
 
 def compute_ready(host):
     """HOST's nova-compute is up and enabled (nova disables a compute while
-    it has lost its libvirt connection)."""
+    it has lost its libvirt connection).
+    """
     svc = call('GET', '/os-services?host=%s&binary=nova-compute' % host
                ).json()['services'][0]
     return svc['state'] == 'up' and svc['status'] == 'enabled'
@@ -225,7 +228,8 @@ def migrations(sid):
 
 def migration_errors(sid):
     """'event: details' of the failed events of the newest live migration
-    (what `openstack server event show` displays)."""
+    (what `openstack server event show` displays).
+    """
     actions = [a for a in call('GET', '/servers/%s/os-instance-actions' % sid
                                ).json()['instanceActions']
                if a['action'] == 'live-migration']
@@ -255,7 +259,8 @@ def action_events(sid):
 
 def run_step(fn, arg):
     """Run FN(ARG); return (passed, error text, seconds). A failure is
-    reported, never raised, so the next scenario still runs."""
+    reported, never raised, so the next scenario still runs.
+    """
     t0 = time.time()
     ok, err = True, ''
     try:
@@ -292,10 +297,10 @@ class Scenario(object):
             else '', ('\n     note: ' + self.note) if self.note else ''),
             flush=True)
         with open(self.results, 'a') as f:
-            f.write(json.dumps({'name': self.name, 'passed': ok,
-                                'error': err, 'note': self.note,
-                                'total': total,
-                                'timings': self.timings}) + '\n')
+            f.write(jsonutils.dumps({'name': self.name, 'passed': ok,
+                                     'error': err, 'note': self.note,
+                                     'total': total,
+                                     'timings': self.timings}) + '\n')
         return ok
 
 
@@ -364,7 +369,8 @@ def _refused_400(sid, host, names, what):
 
 def scenario_stock_400(sc, st):
     """Scenario 4 (second half): a compute running nova's stock driver gets
-    400 naming it, as explicit destination and as source; nothing moves."""
+    400 naming it, as explicit destination and as source; nothing moves.
+    """
     sid = st['sid']
     before = len(migrations(sid))
     msg = sc.timed('400 for a stock destination', _refused_400, sid,
@@ -399,7 +405,8 @@ def live_migrate(sc, st, block, src='e2e-h1', dst='e2e-h2', host_arg=None,
     """Live-migrate the rescued server from SRC to DST at 2.105 (HOST_ARG
     names the destination in the request; None lets the scheduler choose),
     then check the rescue guest kept running there, unrescue there, check
-    the original root boots with what the rescue guest wrote."""
+    the original root boots with what the rescue guest wrote.
+    """
     sid = st['sid']
     n_before = last_tick(console(sid))[2]
     t0 = time.time()
@@ -458,7 +465,8 @@ def live_migrate(sc, st, block, src='e2e-h1', dst='e2e-h2', host_arg=None,
 def unrescue_and_check(sc, st, host):
     """Unrescue on HOST; the original root boots and every disk carries its
     data: root what the rescue guest wrote, ephemeral the boot before the
-    rescue, config drive the server's uuid."""
+    rescue, config drive the server's uuid.
+    """
     sid = st['sid']
     action(sid, {'unrescue': None})
     sc.timed('unrescue on %s -> ACTIVE' % host, wait_state, sid, 'ACTIVE',
@@ -499,7 +507,8 @@ def rescue_again(sc, st, host):
 def image_cache_identical(sc, st):
     """Scenario 6: the destination's image-cache file for the rescue image
     is byte-identical to the source's and to the rescue image (as nova
-    caches it: converted to raw, [DEFAULT] force_raw_images = True)."""
+    caches it: converted to raw, [DEFAULT] force_raw_images = True).
+    """
     import hashlib
     name = hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()
     paths = {h: os.path.join(STATE, 'hosts', h, 'instances', '_base', name)
@@ -521,7 +530,8 @@ def image_cache_identical(sc, st):
 
 def throttle(host, on, rate='2mbit'):
     """Slow the link to HOST to RATE (tc tbf on its bridge port) so a live
-    migration takes long enough to be interrupted midway."""
+    migration takes long enough to be interrupted midway.
+    """
     # egress of the bridge port towards HOST: what any source sends it
     dev = 'e2e-rlm-b' + host[-1]
     cmd = ['tc', 'qdisc']
@@ -538,7 +548,8 @@ def throttle(host, on, rate='2mbit'):
 def settled_migration(sid, mig_id, ends=('cancelled', 'error', 'failed')):
     """Migration ``mig_id`` of server ``sid`` once it has ended (cancelled,
     error or failed), read again a few seconds later: nova may still be in
-    its rollback and error handling when the record changes."""
+    its rollback and error handling when the record changes.
+    """
     def ended():
         return [x for x in migrations(sid) if x['id'] == mig_id and
                 x['status'] in ends]
@@ -549,7 +560,8 @@ def settled_migration(sid, mig_id, ends=('cancelled', 'error', 'failed')):
 
 def abort_control(src, dst):
     """Abort the live migration of a plain ACTIVE server the same way and
-    say how it ends (tells nova's own behaviour from the package's)."""
+    say how it ends (tells nova's own behaviour from the package's).
+    """
     try:
         sid = _boot('e2e-abort-control', src)
         wait_tick(sid, 'main')
@@ -579,7 +591,8 @@ def abort_control(src, dst):
 def interrupted_migration(sc, st, src, dst):
     """Scenario 5: a live migration of a rescued server aborted midway
     (DELETE /servers/{id}/migrations/{id}) leaves it RESCUE and running on
-    the source; unrescue there works."""
+    the source; unrescue there works.
+    """
     sid = st['sid']
     rescue_again(sc, st, src)
     dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
@@ -664,7 +677,8 @@ def service_heartbeat(host):
 def switch_driver(sc, short, driver):
     """Stop HOST's nova-compute, set its compute_driver, start it; wait for
     its first heartbeat (nova-compute writes the node's resources, stats
-    included, before it reports)."""
+    included, before it reports).
+    """
     host = 'e2e-' + short
     bed('stop-compute', short)
     killed = service_heartbeat(host)
@@ -678,7 +692,8 @@ def switch_driver(sc, short, driver):
 def host_leftovers(short, sid, cache=True):
     """Server SID's instance directory and domain on host SHORT (separate
     instance storage), and (CACHE) that host's cache file of the rescue
-    image."""
+    image.
+    """
     import hashlib
     root = os.path.join(STATE, 'hosts', short, 'instances')
     paths = [os.path.join(root, sid)]
@@ -694,7 +709,8 @@ def stale_capability(sc, st, mode, src='e2e-h1', dst='e2e-h2'):
     """Scenario 8: DST switched back to nova's stock driver keeps the trait
     in placement; the API refuses it (400, stale), the scheduler never picks
     it, nothing moves or lands there; the rescue guest keeps running on SRC
-    and unrescue there finds every disk's data."""
+    and unrescue there finds every disk's data.
+    """
     sid = st['sid']
     row = {'fault': 'destination back on nova\'s driver, trait left',
            'stage': 'API, scheduler', 'outcome': '-', 'data': '-',
@@ -809,7 +825,8 @@ FAULTS = {
 
 def cache_file_ok(short):
     """None, or what is wrong with SHORT's cache file of the rescue image
-    (it must hold the rescue image's bytes or not exist)."""
+    (it must hold the rescue image's bytes or not exist).
+    """
     import hashlib
     name = hashlib.sha1(RESCUE_IMAGE.encode()).hexdigest()
     path = os.path.join(STATE, 'hosts', short, 'instances', '_base', name)
@@ -835,7 +852,8 @@ def fault_migration(sc, st, src, dst, fault, mode):
     rescue guest running there; nothing of it on the other host (with
     separate storage: no instance directory, domain, or rescue-image cache
     file that is not the rescue image); unrescue there finds every disk's
-    data. Returns the host it ended on."""
+    data. Returns the host it ended on.
+    """
     sid = st['sid']
     dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
     row = {'fault': fault.name, 'stage': '-', 'outcome': '-',
@@ -946,7 +964,8 @@ SHARED_FAULTS = ('migration link down', 'destination libvirtd killed',
 def fault_table(results, mode, st, src, dst, names):
     """Run the faults NAMES one after the other on the rescued server ST
     (each from where the last left it, rescued again); one table line
-    each, and one result each for the final count."""
+    each, and one result each for the final count.
+    """
     ok = True
     here, there = src, dst
     for name in names:
@@ -1003,7 +1022,8 @@ def host_restart(sc, st, src, dst):
     """Scenario 7: a rescued server live-migrated to DST; DST loses power
     (nova-compute killed, the domain destroyed) and nova-compute starts
     again with resume_guests_state_on_host_boot: the rescue guest boots
-    again, the server stays RESCUE there, unrescue works."""
+    again, the server stays RESCUE there, unrescue works.
+    """
     sid = st['sid']
     rescue_again(sc, st, src)
     action(sid, {'os-migrateLive': {'host': dst, 'block_migration': 'auto'}})
@@ -1041,7 +1061,8 @@ def host_restart(sc, st, src, dst):
 
 def cli(*args, ok=True):
     """Run a real client (openstack / nova CLI) with the bed's keystone
-    credentials (STATE/openrc). Returns (rc, output)."""
+    credentials (STATE/openrc). Returns (rc, output).
+    """
     env = dict(os.environ)
     for line in open(os.path.join(STATE, 'openrc')):
         for kv in line.replace('export ', '').split():
@@ -1071,7 +1092,8 @@ def real_clients(sc):
     CLI boots and rescues a server; the nova CLI live-migrates it at 2.105
     (e2e-h1 -> e2e-h2), the drain command empties e2e-h2 (-> e2e-h1), the
     openstack CLI plugin command moves it to e2e-h2 again; unrescue with
-    the openstack CLI."""
+    the openstack CLI.
+    """
     ensure_flavor()
     sc.timed('openstack server create --wait', cli, 'openstack',
              'server', 'create', '--image', 'e2e-main', '--flavor', FLAVOR,
@@ -1161,7 +1183,8 @@ rescue_image_ref = {rescue}
 
 def tempest_plugin(sc):
     """The package's tempest plugin, run by tempest's own runner against
-    this bed (real keystone, dynamic credentials)."""
+    this bed (real keystone, dynamic credentials).
+    """
     ensure_flavor()
     ws = os.path.join(os.path.dirname(STATE), 'tempest')
     registry = ws + '-workspaces.yaml'    # not the user's ~/.tempest
@@ -1327,7 +1350,7 @@ def main():
                        a.results).run(s1b)
         if not s6:
             with open(a.results, 'a') as f:
-                f.write(json.dumps({
+                f.write(jsonutils.dumps({
                     'name': 'scenario 6: destination image cache file for '
                     'the rescue image', 'passed': False, 'error': 'not '
                     'reached: the block migration did not complete'}) + '\n')

@@ -18,7 +18,6 @@ libvirt computes with nova's fake libvirt connection, all in one process.
 """
 
 import datetime
-import json
 import os
 import sys
 from urllib import parse
@@ -26,6 +25,7 @@ from urllib import parse
 import fixtures
 from lxml import etree
 import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
+
 from nova.api import wsgi as nova_wsgi
 from nova import context as nova_context
 from nova import objects
@@ -33,6 +33,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.libvirt import base as libvirt_base
 from nova.virt.libvirt import utils as libvirt_utils
+from oslo_serialization import jsonutils
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -66,7 +67,8 @@ class RescueLiveMigrationTestBase(
     def start_compute(self, hostname='compute1', *args, driver=None,
                       **kwargs):
         """Start a compute; ``driver`` defaults to the package's, and a
-        restarted compute keeps the driver it had."""
+        restarted compute keeps the driver it had.
+        """
         drivers = self.__dict__.setdefault('_drivers', {})
         drivers[hostname] = driver or drivers.get(hostname, RESCUE_LM_DRIVER)
         self.flags(compute_driver=drivers[hostname])
@@ -156,7 +158,8 @@ class RescueLiveMigrationTestBase(
 
     def _live_migration_action(self, server):
         """The server's latest live-migration action and its events, as
-        ``openstack server event show`` displays them."""
+        ``openstack server event show`` displays them.
+        """
         action = [a for a in self.api.get_instance_actions(server['id'])
                   if a['action'] == 'live-migration'][0]
         events = self.api.api_get(
@@ -181,5 +184,5 @@ class RescueLiveMigrationTestBase(
         if microversion:
             req.headers['OpenStack-API-Version'] = 'compute ' + microversion
         if body is not None:
-            req.body = json.dumps(body).encode()
+            req.body = jsonutils.dumps(body).encode()
         return req.get_response(app)

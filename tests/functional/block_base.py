@@ -36,7 +36,6 @@ On top of :class:`tests.functional.base.RescueLiveMigrationTestBase`:
 """
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -46,13 +45,14 @@ from urllib import parse
 
 import fixtures
 from lxml import etree
-from oslo_log import log as logging
 from nova.compute import manager as compute_manager
 from nova import conf as nova_conf
 from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import imagebackend
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
 
 from nova_rescue_lm.virt.libvirt import sparse_transfer
 from tests.functional import base
@@ -110,7 +110,7 @@ def run(*cmd):
 
 
 def qemu_img_info(path):
-    return json.loads(run('qemu-img', 'info', '--output=json', path))
+    return jsonutils.loads(run('qemu-img', 'info', '--output=json', path))
 
 
 def image_marker(image_id):
@@ -323,7 +323,8 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
 
     def _rebase_onto_own_host(self, path):
         """A copied qcow2 names its backing file by absolute path, which is
-        the same on every real host; point it at this host's file."""
+        the same on every real host; point it at this host's file.
+        """
         info = qemu_img_info(path)
         backing = info.get('backing-filename')
         if info['format'] != 'qcow2' or not backing:
@@ -421,11 +422,13 @@ def base_image_id():
 
 def _make_drive(builder, path):
     """A config drive holding the metadata files (admin password included),
-    unique per build; genisoimage is not needed."""
+    unique per build; genisoimage is not needed.
+    """
     files = {name: (data.decode(errors='replace')
                     if isinstance(data, bytes) else data)
              for name, data in builder.mdfiles}
     with open(path, 'wb') as f:
         f.write(('CONFIGDRIVE %s %s\n' % (
-            os.urandom(8).hex(), json.dumps(files, sort_keys=True))).encode())
+            os.urandom(8).hex(),
+            jsonutils.dumps(files, sort_keys=True))).encode())
         f.truncate(max(f.tell(), 1024 * 1024))

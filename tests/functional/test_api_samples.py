@@ -18,9 +18,10 @@ cloud to cloud (the server's uuid, the endpoint) is put in the sample's
 place before comparing.
 """
 
-import json
 import os
 import re
+
+from oslo_serialization import jsonutils
 
 from tests.functional import base
 
@@ -31,8 +32,8 @@ UUID = re.compile(
 
 
 def sample(name):
-    with open(os.path.join(SAMPLES, name)) as f:
-        return json.load(f)
+    with open(os.path.join(SAMPLES, name), 'rb') as f:
+        return jsonutils.load(f)
 
 
 class TestApiSamples(base.RescueLiveMigrationTestBase):
@@ -52,8 +53,8 @@ class TestApiSamples(base.RescueLiveMigrationTestBase):
             sample(name), microversion=microversion)
 
     def _assert_sample(self, name, resp, uuid=None):
-        expected = json.dumps(sample(name), sort_keys=True)
-        actual = json.dumps(resp.json, sort_keys=True)
+        expected = jsonutils.dumps(sample(name), sort_keys=True)
+        actual = jsonutils.dumps(resp.json, sort_keys=True)
         if uuid:
             actual = actual.replace(self.server['id'], uuid)
         self.assertEqual(expected, actual)
@@ -66,7 +67,7 @@ class TestApiSamples(base.RescueLiveMigrationTestBase):
     def test_below_2_105_409(self):
         resp = self._action('live-migrate-server-rescued-req.json', '2.104')
         self.assertEqual(409, resp.status_int)
-        [uuid] = UUID.findall(json.dumps(sample(
+        [uuid] = UUID.findall(jsonutils.dumps(sample(
             'live-migrate-server-rescued-409-resp.json')))
         self._assert_sample('live-migrate-server-rescued-409-resp.json',
                             resp, uuid=uuid)
@@ -82,6 +83,6 @@ class TestApiSamples(base.RescueLiveMigrationTestBase):
     def test_version_document(self):
         resp = self._wsgi_request(base.PASTE_INI, 'GET', '/')
         self.assertEqual(200, resp.status_int)
-        doc = json.loads(resp.body.decode().replace(
+        doc = jsonutils.loads(resp.body.decode().replace(
             'http://localhost/', 'http://openstack.example.com/'))
         self.assertEqual(sample('versions-get-v21-resp.json'), doc)

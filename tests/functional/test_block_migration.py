@@ -24,11 +24,11 @@ from nova.tests import fixtures as nova_fixtures
 from oslo_concurrency import processutils
 
 from tests.functional import block_base
+from tests.functional.block_base import CDROM_RESCUE_IMAGE
+from tests.functional.block_base import EPHEMERAL_WRITE
 from tests.functional.block_base import guest_read
 from tests.functional.block_base import guest_write
 from tests.functional.block_base import image_marker
-from tests.functional.block_base import CDROM_RESCUE_IMAGE
-from tests.functional.block_base import EPHEMERAL_WRITE
 from tests.functional.block_base import KERNEL
 from tests.functional.block_base import RAMDISK
 from tests.functional.block_base import RESCUE_IMAGE
@@ -109,7 +109,8 @@ class _Scenarios(block_base.BlockMigrationTestBase):
 
     def _assert_rescue_cache(self, image_id):
         """The destination's cache file named after the rescue image holds
-        the rescue image (if the backend needed one)."""
+        the rescue image (if the backend needed one).
+        """
         cache = self.cache_file('dest', image_id)
         if self.images_type == 'qcow2':
             self.assertTrue(os.path.exists(cache), cache)
@@ -326,7 +327,8 @@ class TestQcow2(_Scenarios):
 
     def test_legacy_root_at_vdb_where_a_volume_is_attached(self):
         """nova takes a target named by a volume BDM for that volume; in a
-        legacy rescue domain vdb is the server's root disk."""
+        legacy rescue domain vdb is the server's root disk.
+        """
         flavor_id = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
                                         ephemeral=0, swap=0)
         server = self._create_server(flavor_id=flavor_id, host='src',
@@ -356,7 +358,8 @@ class TestQcow2(_Scenarios):
         """nova made bases of the same names on the destination with mkfs
         and mkswap (other bytes): the server's disks must not sit on them
         (before this was checked, the ephemeral disk read the destination's
-        superblock after the migration)."""
+        superblock after the migration).
+        """
         other = self._create_full_server(host='dest')
         theirs = {kind: self._generated_base('dest', kind)
                   for kind in ('ephemeral', 'swap')}
@@ -494,7 +497,8 @@ class TestRefused(block_base.BlockMigrationTestBase):
 
     def test_source_unreachable_over_the_transport(self):
         """The destination cannot copy from the source (no ssh between the
-        computes): refused with the transport and both hosts named."""
+        computes): refused with the transport and both hosts named.
+        """
         server = self._rescued_with_data()
         real_copy = self._copy_image
 

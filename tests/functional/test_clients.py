@@ -190,7 +190,8 @@ class TestNovaCLI(CLITestBase):
     def test_other_versions_are_untouched(self):
         """No version, 2.latest, 2.96: the stock negotiation (at most 2.96),
         so the rescued server gets nova's 409; 2.97..2.104 stay refused by
-        the client as before."""
+        the client as before.
+        """
         server = self._rescued()
         for argv in ((), ('--os-compute-api-version', '2.latest'),
                      ('--os-compute-api-version', '2.96')):
@@ -270,7 +271,8 @@ class TestOpenStackCLI(CLITestBase):
     def _forget_clients(self):
         """OSC caches each service client on its ClientManager class, i.e.
         once per process (one run per process from the console script);
-        these tests run it many times in one process."""
+        these tests run it many times in one process.
+        """
         from openstackclient.common import clientmanager
         for cls in clientmanager.ClientManager.__mro__:
             for value in vars(cls).values():

@@ -14,13 +14,13 @@
 
 import configparser
 from importlib import metadata
-import json
 import os
 import subprocess
 import sys
 from unittest import mock
 
 import fixtures
+from oslo_serialization import jsonutils
 
 import webob.dec  # noqa: F401 (nova.api.wsgi needs it loaded)
 
@@ -145,7 +145,7 @@ class TestNovaApiAsDeployed(test.NoDBTestCase):
         if files:
             env['OS_NOVA_CONFIG_FILES'] = files
         out = self._run([sys.executable, '-c', PROBE], env=env)
-        return json.loads(out.split('PROBE ', 1)[1])
+        return jsonutils.loads(out.split('PROBE ', 1)[1])
 
     def test_documented_paste_change_offers_2_105(self):
         self._install_paste('api-paste.ini', status.PASTE_FACTORIES)

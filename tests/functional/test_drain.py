@@ -77,7 +77,8 @@ class TestDrain(base.RescueLiveMigrationTestBase):
 
     def _disable(self, host):
         """Keep the scheduler off ``host`` (ACTIVE servers may go to a
-        stock compute; the tests want to know where they end)."""
+        stock compute; the tests want to know where they end).
+        """
         service = self.api.get_services(binary='nova-compute', host=host)[0]
         self.api.put_service(service['id'], {'status': 'disabled'})
 

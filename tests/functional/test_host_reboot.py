@@ -32,7 +32,8 @@ class TestHostReboot(base.RescueLiveMigrationTestBase):
 
     def _reboot_host(self, hostname):
         """Power loss: every domain stops (and stays defined), then
-        nova-compute starts again."""
+        nova-compute starts again.
+        """
         conn = self.computes[hostname].driver._host.get_connection()
         for dom in list(conn._running_vms.values()):
             dom.destroy()
@@ -75,7 +76,8 @@ class TestHostReboot(base.RescueLiveMigrationTestBase):
 
     def test_boot_from_volume_comes_back_with_its_volume_connected(self):
         """A stable-device rescue domain holds the server's volumes: their
-        host connections (iSCSI, FC) are gone after a power loss."""
+        host connections (iSCSI, FC) are gone after a power loss.
+        """
         connected = []
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.libvirt.volume.volume.LibvirtFakeVolumeDriver.'
@@ -105,7 +107,8 @@ class TestHostReboot(base.RescueLiveMigrationTestBase):
     def _migration_cut_after_libvirt_finished(self, server):
         """nova-compute of compute-a died during a live migration to
         compute-b; libvirt finished it alone (the domain left compute-a,
-        runs on compute-b); the database still names compute-a."""
+        runs on compute-b); the database still names compute-a.
+        """
         dest_node = objects.ComputeNode.get_by_host_and_nodename(
             self.ctxt, 'compute-b', 'compute-b')
         migration = objects.Migration(

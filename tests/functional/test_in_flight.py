@@ -140,7 +140,8 @@ class TestNoCapableDestination(base.RescueLiveMigrationTestBase):
 
 class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
     """A migration that dies midway, the way real libvirt reports it: the
-    job ends (cancelled or failed) and the migrate call raises."""
+    job ends (cancelled or failed) and the migrate call raises.
+    """
     CAST_AS_CALL = False
 
     def setUp(self):

@@ -18,11 +18,11 @@ release whose internals are unchanged works at 2.105.
 """
 
 from importlib import metadata
-import json
 from unittest import mock
 
 from nova.api.openstack.compute import migrate_server
 from nova.virt.libvirt import driver as libvirt_driver
+from oslo_serialization import jsonutils
 
 from nova_rescue_lm import capability
 from tests.functional import base
@@ -50,13 +50,14 @@ class TestNovaShape(base.RescueLiveMigrationTestBase):
 
     def _fresh_api_process(self):
         """nova's maximum, nova_shape not asked yet: the state of a new
-        nova-api worker (restored afterwards)."""
+        nova-api worker (restored afterwards).
+        """
         self.useFixture(fakes.MicroversionState())
 
     def _version_document(self):
         resp = self._wsgi_request(base.PASTE_INI, 'GET', '/')
         self.assertEqual(200, resp.status_int, resp.body)
-        return json.loads(resp.body)['version']['version']
+        return jsonutils.loads(resp.body)['version']['version']
 
     def _migrate(self, microversion):
         return self._wsgi_request(

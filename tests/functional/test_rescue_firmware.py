@@ -154,7 +154,8 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
 
     def _assert_machine_type(self, server, machine_type):
         """The server's recorded machine type, and the one its last
-        generated domain has (the fake libvirt reports a fixed one)."""
+        generated domain has (the fake libvirt reports a fixed one).
+        """
         self.assertEqual(
             machine_type,
             self._sysmeta(server).get('image_hw_machine_type'))
@@ -250,7 +251,8 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
 
     def test_rescued_by_nova_before_the_package_keeps_machine_type(self):
         """nova's own rescue recorded the rescue domain's machine type (the
-        host default, pc) as the q35 server's own."""
+        host default, pc) as the q35 server's own.
+        """
         self.flags(hw_machine_type=['x86_64=pc'], group='libvirt')
         self._drivers['src'] = base.STOCK_DRIVER
         self.restart_compute_service('src')
@@ -279,7 +281,8 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
 
     def _move_and_unrescue(self, server, migrate):
         """Live-migrate the rescued server to dest if asked, unrescue it;
-        return the host it ends on and the server."""
+        return the host it ends on and the server.
+        """
         host = 'src'
         if migrate:
             server = self._live_migrate(server)

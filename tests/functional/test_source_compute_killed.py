@@ -31,10 +31,10 @@ from nova import conf as nova_conf
 from nova.tests.fixtures import libvirt as fakelibvirt
 
 from tests.functional import block_base
-from tests.functional.block_base import ROOT_WRITE
-from tests.functional.block_base import RESCUE_IMAGE
 from tests.functional.block_base import guest_read
 from tests.functional.block_base import guest_write
+from tests.functional.block_base import RESCUE_IMAGE
+from tests.functional.block_base import ROOT_WRITE
 
 CONF = nova_conf.CONF
 
@@ -162,7 +162,8 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
 
     def _settled(self, server, status):
         """The server once its migration ended (in a thread after the
-        compute started)."""
+        compute started).
+        """
         self._wait_for_migration_status(server, [status])
         return self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': None})
@@ -230,7 +231,8 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
 
     def test_without_a_journal_nova_resets_the_task(self):
         """A migration that did not start here (no journal) is nova's to
-        handle, as before."""
+        handle, as before.
+        """
         self.libvirt_completes = False
         server = self._rescued_with_data()
         self.useFixture(fixtures.MockPatch(
@@ -246,7 +248,8 @@ class TestSourceComputeKilled(block_base.BlockMigrationTestBase):
 
     def test_destination_that_cannot_be_asked_is_not_guessed(self):
         """libvirt completed it, but the destination's libvirt does not
-        answer: nothing is moved or started, only the task ends."""
+        answer: nothing is moved or started, only the task ends.
+        """
         self.libvirt_completes = True
         server = self._rescued_with_data()
         self.useFixture(fixtures.MonkeyPatch(

@@ -72,7 +72,8 @@ def instance(context, vm_state=vm_states.RESCUED, **updates):
 
 class MicroversionState(fixtures.Fixture):
     """Start from nova's stock maximum microversion, with nova_shape asked
-    afresh; restore both afterwards."""
+    afresh; restore both afterwards.
+    """
 
     def _setUp(self):
         saved_max = api_version_request._MAX_API_VERSION
@@ -94,7 +95,8 @@ class MicroversionState(fixtures.Fixture):
 class NovaLookupRestored(fixtures.Fixture):
     """nova's own ComputeNodeList.get_all_by_host, during and after the
     test (the package's router wraps it: destination_nodes.install; a
-    router built by an earlier test of the process may have)."""
+    router built by an earlier test of the process may have).
+    """
 
     def _setUp(self):
         cls = objects.ComputeNodeList

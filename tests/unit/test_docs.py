@@ -29,7 +29,8 @@ def _doc_files():
 
 class ApiPasteConfigTest(testtools.TestCase):
     """nova-api (nova.wsgi.osapi_compute) ignores [wsgi] api_paste_config;
-    only OS_NOVA_CONFIG_DIR/OS_NOVA_CONFIG_FILES choose its paste file."""
+    only OS_NOVA_CONFIG_DIR/OS_NOVA_CONFIG_FILES choose its paste file.
+    """
 
     def test_no_doc_sets_the_option(self):
         setting = re.compile(r'^\s*api_paste_config\s*=')

@@ -20,9 +20,9 @@ from unittest import mock
 import fixtures
 from nova.api.openstack import api_version_request
 from nova.compute import manager as compute_manager
+from nova import test
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
-from nova import test
 
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt.libvirt import driver
@@ -94,7 +94,8 @@ class InstalledNovaTest(test.NoDBTestCase):
 
 class ChangedNovaTest(test.NoDBTestCase):
     """A nova whose internals changed switches the feature off, says why,
-    and never raises."""
+    and never raises.
+    """
 
     def setUp(self):
         super().setUp()

@@ -22,9 +22,11 @@ xapi_vbd.ml, xapi_vif_helpers.ml, xapi_vdi.ml, xapi_vm_migrate.ml,
 xapi_host.ml); each check cites the XAPI error it mirrors.
 """
 
-import datetime
 import threading
+import uuid
 from xml.sax import saxutils
+
+from oslo_utils import timeutils
 
 from tests.xapisim import errors
 from tests.xapisim.errors import NULL_REF
@@ -58,8 +60,7 @@ LIVE = ('Running', 'Paused')
 
 
 def _now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime(
-        '%Y%m%dT%H:%M:%SZ')
+    return timeutils.utcnow().strftime('%Y%m%dT%H:%M:%SZ')
 
 
 def _vbd_device_name(userdevice):
@@ -79,7 +80,8 @@ def host_address(index):
     """The management address of the pool's ``index``-th host (0: the
     master). Each host has its own loopback address, so a member's endpoint
     can listen on the master's port, and the master's address alone (all
-    that XAPI's HOST_IS_SLAVE gives) leads a client back to the master."""
+    that XAPI's HOST_IS_SLAVE gives) leads a client back to the master.
+    """
     return '127.0.0.%d' % (index + 1)
 
 
@@ -614,7 +616,8 @@ class Api(object):
 
     def _host_has_network(self, host, network):
         """A network with no PIF at all is internal and exists on every
-        host; otherwise the host needs a PIF on it."""
+        host; otherwise the host needs a PIF on it.
+        """
         pifs = self.db.where('PIF', network=network)
         return not pifs or any(p['host'] == host for _, p in pifs)
 
@@ -809,7 +812,8 @@ class Api(object):
 
     def _assert_vdi_free(self, vbd, rec):
         """XAPI's attach check: a non-sharable VDI may be attached by one
-        VBD if any writes (Xapi_vbd_helpers, VDI_IN_USE [vdi])."""
+        VBD if any writes (Xapi_vbd_helpers, VDI_IN_USE [vdi]).
+        """
         if rec['empty']:
             return
         vdi = rec['VDI']
@@ -850,8 +854,8 @@ class Api(object):
 
     def _mac_for(self, vm, device):
         seed = self.db.get('VM', vm)['other_config'].get('mac_seed', '')
-        digest = model.uuid.uuid5(model.uuid.NAMESPACE_OID,
-                                  '%s/%s' % (seed, device)).bytes
+        digest = uuid.uuid5(uuid.NAMESPACE_OID,
+                            '%s/%s' % (seed, device)).bytes
         return ':'.join('%02x' % b for b in
                         (0x02 | (digest[0] & 0xfc),) + tuple(digest[1:6]))
 

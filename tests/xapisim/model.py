@@ -19,7 +19,8 @@ both strings and integers are accepted on input, as XAPI does.
 """
 
 import copy
-import uuid
+
+from oslo_utils import uuidutils
 
 from tests.xapisim import errors
 from tests.xapisim.errors import NULL_REF
@@ -50,7 +51,8 @@ def f(ty, default=None, **kw):
 
 def req(ty, default=None, **kw):
     """A field a constructor record must carry (no default in XAPI); the
-    default here is only used when ``strict_create`` is off."""
+    default here is only used when ``strict_create`` is off.
+    """
     return f(ty, default, required=True, rw=kw.pop('rw', True), **kw)
 
 
@@ -243,11 +245,11 @@ VM_CREATE_IGNORED = ('blocked_operations',)
 
 
 def new_ref():
-    return 'OpaqueRef:%s' % uuid.uuid4()
+    return 'OpaqueRef:%s' % uuidutils.generate_uuid()
 
 
 def new_uuid():
-    return str(uuid.uuid4())
+    return uuidutils.generate_uuid()
 
 
 def to_wire(value):

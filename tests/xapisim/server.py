@@ -182,7 +182,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _drain(self):
         """Read and drop the request body, so the client sees our answer
-        rather than a reset connection."""
+        rather than a reset connection.
+        """
         if getattr(self, 'body_read', False):
             return
         self.body_read = True
@@ -279,7 +280,8 @@ def import_raw_vdi(api, handler, args):
 def export_raw_vdi(api, args):
     """``GET /export_raw_vdi?session_id=&vdi=&format=raw``: the whole
     virtual disk (zeros past the last byte written); VHD export is not
-    modelled (404, as XAPI answers an unknown format)."""
+    modelled (404, as XAPI answers an unknown format).
+    """
     with api.lock:
         if args.get('session_id') not in api.sessions:
             return 401, b'SESSION_INVALID'

@@ -12,8 +12,8 @@
 
 """``Simulator``: one simulated XAPI pool on a loopback port."""
 
-from tests.xapisim.errors import NULL_REF
 from tests.xapisim import api as api_mod
+from tests.xapisim.errors import NULL_REF
 from tests.xapisim import faults as faults_mod
 from tests.xapisim import server as server_mod
 
@@ -125,7 +125,8 @@ class Simulator(object):
 
     def add_network(self, name, hosts=()):
         """A network with a PIF on each named host (none: an internal
-        network, usable on every host); returns its ref."""
+        network, usable on every host); returns its ref.
+        """
         api = self.api
         with api.lock:
             net = api.db.create('network', {
@@ -207,7 +208,8 @@ class Simulator(object):
 
     def vdis(self):
         """Every VDI as a plain dict: uuid, ref, name_label, sr (uuid),
-        virtual_size, other_config, attached_to (VM uuids)."""
+        virtual_size, other_config, attached_to (VM uuids).
+        """
         api = self.api
         out = []
         with api.lock:
@@ -226,7 +228,8 @@ class Simulator(object):
 
     def vdi_bytes(self, vdi_uuid):
         """A VDI's content up to the last byte ever written (the rest of
-        its virtual size reads as zeros)."""
+        its virtual size reads as zeros).
+        """
         with self.api.lock:
             ref = self.api.db.by_uuid('VDI', vdi_uuid)
             return bytes(self.api.vdi_data.get(ref, b''))

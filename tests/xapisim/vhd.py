@@ -174,7 +174,8 @@ def make_fixed(data, size=None):
 
 def make_dynamic(data, size=None, block_size=2 * 1024 * 1024):
     """A dynamic VHD holding ``data`` from offset 0; all-zero blocks are
-    left unallocated, as real tools do."""
+    left unallocated, as real tools do.
+    """
     size = len(data) if size is None else size
     if size % SECTOR or len(data) > size:
         raise ValueError('size must be a multiple of 512 and hold the data')

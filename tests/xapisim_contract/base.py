@@ -176,7 +176,8 @@ class ContractTestCase(testtools.TestCase):
     def assertFailure(self, code, fn, *args):
         """Call through the client; it must fail with ``code``.
 
-        Returns the whole ErrorDescription ([code, *params])."""
+        Returns the whole ErrorDescription ([code, *params]).
+        """
         e = self.assertRaises(XenAPI.Failure, fn, *args)
         self.assertEqual(code, e.details[0], e.details)
         return e.details
@@ -189,7 +190,8 @@ class ContractTestCase(testtools.TestCase):
 
     def assert_runs_on_xs_a1_only(self, vm, code, ref):
         """``VM.start_on`` xs-a2 fails with ``[code, vm, ref]`` (the SR or
-        network xs-a2 lacks); ``VM.start`` then places the VM on xs-a1."""
+        network xs-a2 lacks); ``VM.start`` then places the VM on xs-a1.
+        """
         self.assertEqual([code, vm, ref], self.assertFailure(
             code, self.x.VM.start_on, vm, self.sim.host_refs['xs-a2'],
             False, False))
@@ -299,7 +301,8 @@ class ContractTestCase(testtools.TestCase):
     def put_vdi(self, vdi, data, fmt='raw', session_id=None, task=None,
                 url=None, extra=None):
         """PUT /import_raw_vdi the way os-xenapi's importer does (headers
-        first, then the body); returns (status, body)."""
+        first, then the body); returns (status, body).
+        """
         query = {'session_id': session_id or self.session.handle,
                  'vdi': vdi, 'format': fmt}
         if task:

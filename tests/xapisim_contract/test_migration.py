@@ -11,7 +11,8 @@
 #    under the License.
 
 """Live migration: VM.pool_migrate inside a pool, storage motion
-(host.migrate_receive, VM.assert_can_migrate, VM.migrate_send) across."""
+(host.migrate_receive, VM.assert_can_migrate, VM.migrate_send) across.
+"""
 
 import threading
 import time

@@ -20,6 +20,7 @@ import xmlrpc.client
 
 from os_xenapi.client import XenAPI
 
+from tests.xapisim import errors
 from tests.xapisim import Simulator
 from tests.xapisim_contract import base
 
@@ -126,7 +127,8 @@ class ViewsTest(base.ContractTestCase):
         self.sim.write_vdi(uuid, b'mark', offset=10)
         self.assertEqual(b'\0' * 10 + b'mark', self.sim.vdi_bytes(uuid))
         self.assertEqual(b'\0' * 10 + b'mark', self.get_vdi(vdi)[:14])
-        self.assertRaises(Exception, self.sim.write_vdi, uuid, b'x', MiB)
+        self.assertRaises(errors.XapiError, self.sim.write_vdi, uuid, b'x',
+                          MiB)
         vdis = {v['uuid']: v for v in self.sim.vdis()}
         self.assertEqual(MiB, vdis[uuid]['virtual_size'])
 

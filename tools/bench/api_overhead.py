@@ -92,8 +92,9 @@ class Apps(object):
     """
 
     def __init__(self, case, package_first=False):
-        import webob
         from nova.api import wsgi as nova_wsgi
+        import webob
+
         from tests.functional import base
 
         self.webob = webob
@@ -216,7 +217,8 @@ def measure_detail(apps, reps, warmup):
 
 class Mover(object):
     """Live-migrates a server back and forth between the two hosts and
-    waits, outside the timed call, until nothing is in flight."""
+    waits, outside the timed call, until nothing is in flight.
+    """
 
     def __init__(self, case, apps):
         from nova import context
@@ -404,7 +406,8 @@ def figures(raw):
 
 def _without_placement(raw):
     """Context: the rescued / active ratio without placement's handling of
-    the check's requests (placement's own service in a deployment)."""
+    the check's requests (placement's own service in a deployment).
+    """
     m, p = raw['migrate'], raw['migrate_placement']
     rescued = m['package_rescued_2.105']
     inside = p['package_rescued_2.105']

@@ -100,7 +100,8 @@ def _drain(case, source, target, expected):
 
 def _ephemeral_flavor(case):
     """The first flavor (the others' servers have it) plus an ephemeral
-    disk."""
+    disk.
+    """
     base = case.api.get_flavor(case.api.get_flavors()[0]['id'])
     return case._create_flavor(
         name='bench-ephemeral', memory_mb=base['ram'], vcpu=base['vcpus'],

@@ -28,7 +28,8 @@ import textwrap
 def figure(fid, title, value, limit=None, unit='ratio', spread='',
            details=None, note='', goal=None, met=None):
     """A measured figure; met when ``value <= limit`` unless ``met`` is
-    given."""
+    given.
+    """
     if goal is None and limit is not None:
         goal = '<= %g' % limit
     if met is None and limit is not None and value is not None:
@@ -73,7 +74,8 @@ def verdict(fig):
 
 def render_goals(figures, machine):
     """One line per goal: pass/MISS (or not measured), the measured value
-    and its goal; then the machine."""
+    and its goal; then the machine.
+    """
     goals = [f for f in figures if f['limit'] is not None or
              f['goal'] not in ('-', None)]
     w_id = max([len(f['id']) for f in goals] + [4])
@@ -123,7 +125,8 @@ def render_table(figures, width=100):
 
 def emit(result, json_path):
     """Write one benchmark's result to JSON_PATH (if given) and print its
-    figures as a table."""
+    figures as a table.
+    """
     if json_path:
         with open(json_path, 'w') as f:
             json.dump(result, f, indent=1)

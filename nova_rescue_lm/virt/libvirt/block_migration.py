@@ -171,7 +171,8 @@ def missing_disk_files(instance, guest_config):
 
 def synthetic_config(paths_and_formats):
     """A guest config holding only file disks, for nova's size/backing
-    reader ``_get_instance_disk_info_from_config``."""
+    reader ``_get_instance_disk_info_from_config``.
+    """
     config = vconfig.LibvirtConfigGuest()
     for index, (path, driver_format) in enumerate(paths_and_formats):
         dev = vconfig.LibvirtConfigGuestDisk()
@@ -224,7 +225,8 @@ def disks_to_mirror(guest, domain_xml, legacy, copied_by_nova):
 
 def _candidate_rescue_images(instance):
     """Images a rescue made without our record may have used, in nova's
-    order of choice (``LibvirtDriver.rescue``) after the user's own."""
+    order of choice (``LibvirtDriver.rescue``) after the user's own.
+    """
     sysmeta = instance.system_metadata
     return [image for image in (
         rescue_record.read(instance).get(rescue_record.IMAGE),
@@ -256,7 +258,8 @@ def copying_from(source_host):
     where: nova records a ``MigrationError``'s message in the
     ``compute_pre_live_migration`` event (255 characters; another error
     would show as its class name only). The server stays rescued on the
-    source; nova's rollback removes what the destination made."""
+    source; nova's rollback removes what the destination made.
+    """
     try:
         yield
     except processutils.ProcessExecutionError as e:

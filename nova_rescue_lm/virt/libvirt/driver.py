@@ -42,7 +42,6 @@ from nova_rescue_lm import conf
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt import failure
-from nova_rescue_lm.virt import rescue_timeout
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import host_boot
@@ -51,6 +50,7 @@ from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
 from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt import rescue_timeout
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ LOG = logging.getLogger(__name__)
 def nova_if_switched_off(method):
     """Call nova's own method, with the arguments nova passed, when the
     installed nova's shape differs from the one this override was written
-    for."""
+    for.
+    """
     name = method.__name__
 
     @functools.wraps(method)

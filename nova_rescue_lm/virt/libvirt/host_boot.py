@@ -59,7 +59,8 @@ _CUT = ('queued', 'preparing', 'running', 'error')
 
 def latest_live_migration(context, instance, statuses):
     """The newest live migration of ``instance`` from its host whose
-    status is one of ``statuses``, or None."""
+    status is one of ``statuses``, or None.
+    """
     migrations = objects.MigrationList.get_by_filters(context, {
         'instance_uuid': instance.uuid, 'source_compute': instance.host,
         'migration_type': 'live-migration'})

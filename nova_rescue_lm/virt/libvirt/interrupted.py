@@ -145,7 +145,8 @@ def journaled(method):
     """Wrap the driver's ``_live_migration``: the journal is written for a
     rescued server when libvirt's job starts, and removed when the method
     ends here, whether the migration completed or was rolled back. Only the
-    death of the process leaves it behind."""
+    death of the process leaves it behind.
+    """
     @functools.wraps(method)
     def wrapper(self, context, instance, dest, post_method, recover_method,
                 block_migration, migrate_data):
@@ -175,7 +176,8 @@ def journaled(method):
 
 class Host:
     """What this module asks of the driver: this host's libvirt, the
-    destination's (read-only), and nova-compute's manager."""
+    destination's (read-only), and nova-compute's manager.
+    """
 
     def __init__(self, driver):
         self.driver = driver
@@ -271,7 +273,8 @@ def _finish_when_ready(host, context, pending):
 
 def _settle(context, instance):
     """Whatever happened, the task and the migration end, as nova's own
-    startup handling ends them."""
+    startup handling ends them.
+    """
     instance.refresh()
     if instance.task_state == task_states.MIGRATING:
         instance.task_state = None

@@ -39,7 +39,8 @@ KEY = 'image_hw_machine_type'
 
 def family(machine_type):
     """'q35' for q35 and pc-q35-8.2, 'pc' for pc, pc-i440fx-8.2 and
-    pc-0.12; otherwise the name up to its first dash."""
+    pc-0.12; otherwise the name up to its first dash.
+    """
     name = (machine_type or '').lower()
     if name == 'q35' or name.startswith('pc-q35'):
         return 'q35'

@@ -38,8 +38,8 @@ also switch off the capability, so the API answers 400 up front instead of
 the conductor trying every host.
 """
 
-from nova import exception
 import nova.conf
+from nova import exception
 
 from nova_rescue_lm.i18n import _
 
@@ -52,7 +52,8 @@ VIRT_TYPES = ('kvm', 'qemu')
 
 def host_refusal():
     """Why no rescued server can be live-migrated from or to this compute
-    with its configuration, or None."""
+    with its configuration, or None.
+    """
     if CONF.libvirt.images_type == 'lvm':
         return _("[libvirt] images_type = lvm: nova cannot block-migrate "
                  "logical volumes (it would create files in their place)")

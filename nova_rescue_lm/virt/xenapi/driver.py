@@ -25,8 +25,8 @@ Verified against a XAPI simulator speaking XML-RPC, not a real XenServer.
 from nova.compute import vm_states
 from nova import exception
 from nova.virt import driver
-from oslo_log import log as logging
 import os_resource_classes as orc
+from oslo_log import log as logging
 
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf

@@ -147,7 +147,8 @@ class SessionPool:
     @property
     def member_address(self):
         """The address ``url`` was configured with when that turned out to
-        be a pool member (XAPI sent the pool to its master), else None."""
+        be a pool member (XAPI sent the pool to its master), else None.
+        """
         if self.url == self.configured_url:
             return None
         return parse.urlsplit(self.configured_url).hostname

@@ -16,9 +16,10 @@ image show, image data download, image list and the image schema. Not
 glance; responses carry ``X-E2E-Stand-In: glance``.
 Run: uwsgi --http-socket 127.0.0.1:PORT --wsgi-file standins/glance.py
 """
-import json
 import os
 import re
+
+from oslo_serialization import jsonutils
 
 BASE_PROPS = ['id', 'name', 'status', 'visibility', 'protected', 'os_hidden',
               'checksum', 'os_hash_algo', 'os_hash_value', 'owner', 'size',
@@ -28,8 +29,8 @@ BASE_PROPS = ['id', 'name', 'status', 'visibility', 'protected', 'os_hidden',
               'stores']
 SCHEMA = {
     'name': 'image',
-    'properties': dict(
-        (p, {'description': 'base property'}) for p in BASE_PROPS),
+    'properties': {
+        p: {'description': 'base property'} for p in BASE_PROPS},
     'additionalProperties': {'type': 'string'},
     'links': [{'rel': 'self', 'href': '{self}'},
               {'rel': 'enclosure', 'href': '{file}'},
@@ -46,8 +47,8 @@ SCHEMA['properties']['container_format'] = {
 
 
 def _images():
-    with open(os.environ['E2E_GLANCE_IMAGES']) as f:
-        return json.load(f)
+    with open(os.environ['E2E_GLANCE_IMAGES'], 'rb') as f:
+        return jsonutils.load(f)
 
 
 def _public(img):
@@ -59,7 +60,7 @@ def _public(img):
 
 
 def _json(start, status, body):
-    data = json.dumps(body).encode()
+    data = jsonutils.dumps(body).encode()
     start(status, [('Content-Type', 'application/json'),
                    ('Content-Length', str(len(data))),
                    ('X-E2E-Stand-In', 'glance')])

@@ -15,7 +15,7 @@
 group list answers one ``default`` group); extension list is empty; anything
 else is a 404. Not neutron; responses carry ``X-E2E-Stand-In: neutron``.
 """
-import json
+from oslo_serialization import jsonutils
 
 DEFAULT_SG = {'id': '6e2e0000-0000-4000-8000-00000000a5e9',
               'name': 'default', 'description': 'stand-in',
@@ -25,7 +25,7 @@ DEFAULT_SG = {'id': '6e2e0000-0000-4000-8000-00000000a5e9',
 
 
 def _json(start, status, body):
-    data = json.dumps(body).encode()
+    data = jsonutils.dumps(body).encode()
     start(status, [('Content-Type', 'application/json'),
                    ('Content-Length', str(len(data))),
                    ('X-E2E-Stand-In', 'neutron')])

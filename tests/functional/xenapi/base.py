@@ -72,7 +72,8 @@ class XenAPITestBase(integrated_helpers._IntegratedTestBase):
 
     def start_compute(self, hostname, sim, xapi_host, connection_url=None):
         """A nova-compute named ``hostname`` managing ``xapi_host`` (None:
-        the host ``connection_url`` names, by default the pool master)."""
+        the host ``connection_url`` names, by default the pool master).
+        """
         self.flags(compute_driver=DRIVER)
         self.flags(connection_url=connection_url or sim.url,
                    connection_username='root',

@@ -12,8 +12,8 @@
 
 """The nova CLI's start-up hook: version check, fail closed, scope."""
 
-import io
 from importlib import metadata
+import io
 import os
 import shutil
 import subprocess
@@ -37,7 +37,8 @@ PTH = os.path.join(REPO_ROOT, 'nova_rescue_lm', 'client',
 
 class FakeShell:
     """A stand-in for novaclient.shell: its main records the maximum
-    microversion it sees instead of running a command."""
+    microversion it sees instead of running a command.
+    """
 
     def __init__(self):
         self.seen = []
@@ -227,9 +228,9 @@ class ImportHookTest(testtools.TestCase):
                 if isinstance(finder, novaclient_shell.ShellImportHook)]
 
     def test_installs_one_hook_that_only_waits_for_the_shell(self):
-        self.useFixture(fixtures.MonkeyPatch('sys.modules', dict(
-            (name, module) for name, module in sys.modules.items()
-            if name != novaclient_shell.SHELL_MODULE)))
+        self.useFixture(fixtures.MonkeyPatch('sys.modules', {
+            name: module for name, module in sys.modules.items()
+            if name != novaclient_shell.SHELL_MODULE}))
         novaclient_shell.install_import_hook()
         novaclient_shell.install_import_hook()
         self.assertEqual(1, len(self._hooks()))
@@ -261,7 +262,8 @@ class StartUpTest(testtools.TestCase):
 
     def _python(self, code, *argv, program='nova'):
         """Run CODE as a script named PROGRAM (the nova CLI by default)
-        in an interpreter whose site directory holds the .pth file."""
+        in an interpreter whose site directory holds the .pth file.
+        """
         site_dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, site_dir)
         shutil.copy(PTH, site_dir)

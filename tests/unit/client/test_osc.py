@@ -14,11 +14,11 @@
 
 import configparser
 import io
-import json
 import os
 import types
 
 from osc_lib import exceptions
+from oslo_serialization import jsonutils
 import testtools
 
 from nova_rescue_lm.client import osc_commands
@@ -69,7 +69,7 @@ class Response:
         self.status_code = status
         self._body = body
         self.headers = headers or {}
-        self.text = json.dumps(body)
+        self.text = jsonutils.dumps(body)
 
     def json(self):
         return self._body

@@ -12,9 +12,9 @@
 
 """Finding servers that cannot move from GET requests: blockers, the trait."""
 
-import json
 
 from keystoneauth1 import exceptions as ks_exc
+from oslo_serialization import jsonutils
 import testtools
 
 from nova_rescue_lm.client import preflight
@@ -27,7 +27,7 @@ class Response:
     def __init__(self, status, body=None):
         self.status_code = status
         self._body = body
-        self.text = json.dumps(body)
+        self.text = jsonutils.dumps(body)
 
     def json(self):
         return self._body

@@ -13,10 +13,10 @@
 """nova-rescue-lm-drain: decisions, scheduling, table, exit codes, CLI."""
 
 import io
-import json
 import threading
 
 import fixtures
+from oslo_serialization import jsonutils
 import testtools
 
 from nova_rescue_lm.cmd import drain
@@ -38,7 +38,7 @@ class Response:
         self.status_code = status
         self._body = body
         self.headers = headers or {}
-        self.text = '' if body is None else json.dumps(body)
+        self.text = '' if body is None else jsonutils.dumps(body)
 
     def json(self):
         if self._body is None:
@@ -531,7 +531,7 @@ class MainTest(testtools.TestCase):
                              (args.max_parallel, args.dry_run,
                               args.block_migration, args.target,
                               args.migration_timeout))
-            self.assertEqual(
+            self.assertIs(
                 True, parser.parse_args(
                     ['h', '--block-migration', 'TRUE']).block_migration)
             self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))

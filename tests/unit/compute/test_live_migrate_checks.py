@@ -49,7 +49,8 @@ def extra_layer(func):
 
 class StackShapeTest(test.NoDBTestCase):
     """nova's stack is compared with nova 34.0.0's, arguments included, and
-    the rescued stack with nova's."""
+    the rescued stack with nova's.
+    """
 
     def assertStockDiffers(self, stock, rescued_too=True):
         found = nova_shape.compare_stack('live_migrate', stock,

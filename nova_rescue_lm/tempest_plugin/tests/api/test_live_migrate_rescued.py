@@ -17,8 +17,8 @@ Needs two computes that carry the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait
 them) and ``[compute] max_microversion`` of at least 2.105.
 """
 
-import json
 
+from oslo_serialization import jsonutils
 from tempest.api.compute import base
 from tempest.common import waiters
 from tempest import config
@@ -81,7 +81,7 @@ class LiveMigrateRescuedServerTest(RescuedServerTestBase):
         # before 2.88 and reject the 'uptime' nova returns since then.
         _resp, body = self.os_admin.hypervisor_client.get(
             'os-hypervisors/detail')
-        hypervisors = json.loads(body)['hypervisors']
+        hypervisors = jsonutils.loads(body)['hypervisors']
         return sorted(h['service']['host'] for h in hypervisors
                       if h['hypervisor_hostname'] in names and
                       h['state'] == 'up' and h['status'] == 'enabled')

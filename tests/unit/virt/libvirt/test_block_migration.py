@@ -261,7 +261,8 @@ class DestinationTest(InstanceDirTestBase):
 
 class PullFromSourceTest(InstanceDirTestBase):
     """The destination's one transfer, on real files: a fake ssh runs the
-    source's tar here, where the source's files sit under ``self.src``."""
+    source's tar here, where the source's files sit under ``self.src``.
+    """
 
     def setUp(self):
         super().setUp()
@@ -354,7 +355,8 @@ class PullFromSourceTest(InstanceDirTestBase):
     def test_a_base_with_other_bytes_is_not_used(self):
         """mkfs on each host: the source's base is cached beside this
         host's, under a name nova's cache manager still manages, and the
-        copied disk is pointed at it."""
+        copied disk is pointed at it.
+        """
         ours, before = self._other_bytes_here('ephemeral_1_0706d66')
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
         eph[block_migration.COPY] = True
@@ -379,7 +381,8 @@ class PullFromSourceTest(InstanceDirTestBase):
 
     def test_a_mirrored_disk_over_other_bytes_gets_an_overlay(self):
         """libvirt mirrors this disk's top layer only: the overlay made
-        here must sit on the source's bytes."""
+        here must sit on the source's bytes.
+        """
         self._other_bytes_here('swap_512')
         swap = self._source_disk('disk.swap', base='swap_512')
         self._pull([swap])

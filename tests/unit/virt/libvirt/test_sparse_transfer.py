@@ -35,7 +35,8 @@ exec sh -c "$*"
 
 def sparse_file(path, size, chunks):
     """A file of ``size`` bytes: ``{offset: bytes}`` written, holes
-    elsewhere."""
+    elsewhere.
+    """
     with open(path, 'wb') as f:
         f.truncate(size)
         for offset, data in chunks.items():

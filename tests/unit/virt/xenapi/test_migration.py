@@ -25,7 +25,9 @@ from nova import exception
 from nova.network import model as network_model
 from nova.objects import base as obj_base
 from nova.objects import migrate_data as nova_migrate_data
+from oslo_serialization import jsonutils
 
+from nova_rescue_lm.virt.xenapi import host as xen_host
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
 from tests.unit.virt.xenapi import base
 
@@ -172,8 +174,10 @@ class LocalStorageTest(MigrationTestBase):
 
     def test_refuses_to_start_without_a_usable_sr(self):
         # The pool's default SR is the local SR of xs-a1.
-        self.assertRaises(Exception, self.make_driver, xapi_host='xs-a2')
-        self.assertRaises(Exception, self.make_driver, xapi_host='xs-a1',
+        self.assertRaises(xen_host.NoUsableSR, self.make_driver,
+                          xapi_host='xs-a2')
+        self.assertRaises(xen_host.NoUsableSR, self.make_driver,
+                          xapi_host='xs-a1',
                           sr_matching_filter='other-config:nova-sr=xs-a2')
 
     def test_storage_migration_within_the_pool(self):
@@ -343,9 +347,8 @@ class ConductorSeesStockObjectsTest(base.XenAPIDriverTestCase):
             '    None, json.loads(sys.stdin.read()))\n'
             'assert not [m for m in sys.modules if "rescue_lm" in m]\n'
             'print(type(obj).__name__, obj.is_shared_instance_path)\n')
-        import json
         out = subprocess.run(
-            [sys.executable, '-c', code], input=json.dumps(primitive),
+            [sys.executable, '-c', code], input=jsonutils.dumps(primitive),
             capture_output=True, text=True, check=True,
             env={'OS_NOVA_DISABLE_EVENTLET_PATCHING': '1',
                  'PATH': '/usr/bin:/bin'})
