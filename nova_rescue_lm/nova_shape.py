@@ -37,12 +37,12 @@ import inspect
 
 from oslo_log import log as logging
 
+from nova_rescue_lm import microversions
 from nova_rescue_lm import release
 
 LOG = logging.getLogger(__name__)
 
 #: nova 34's own maximum microversion.
-STOCK_MAX_VERSION = '2.104'
 
 #: ``MigrateServerController`` methods the API overrides.
 MIGRATE_SERVER_CONTROLLER = {
@@ -221,9 +221,9 @@ def _api_differences():
 
     found = []
     current = api_version_request._MAX_API_VERSION
-    if current != STOCK_MAX_VERSION and not microversion.applied():
+    if current != microversions.NOVA_MAX and not microversion.applied():
         found.append('the maximum API microversion is %s (expected %s)' % (
-            current, STOCK_MAX_VERSION))
+            current, microversions.NOVA_MAX))
     found += compare_methods(migrate_server.MigrateServerController,
                              MIGRATE_SERVER_CONTROLLER)
     live_migrate = compute_api.API.live_migrate

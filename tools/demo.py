@@ -125,7 +125,7 @@ def build_demo_case(console, log, log_stream, log_level):
     from nova.tests import fixtures as nova_fixtures
     from nova.tests.fixtures import libvirt as fakelibvirt
 
-    from nova_rescue_lm import nova_shape
+    from nova_rescue_lm import microversions
     from tests.functional import base
 
     class DemoLogging(nova_fixtures.StandardLogging):
@@ -256,7 +256,7 @@ def build_demo_case(console, log, log_stream, log_level):
                 'GET /v2.1/: id %s, min_version %s, version %s '
                 '(nova 34 alone: %s); GET /: v2.1 at %s'
                 % (doc['id'], doc['min_version'], doc['version'],
-                   nova_shape.STOCK_MAX_VERSION, root_max))
+                   microversions.NOVA_MAX, root_max))
             out.expect(doc['version'] == NEW_MICROVERSION,
                        'expected max microversion %s in GET /v2.1/, got %s'
                        % (NEW_MICROVERSION, doc['version']))

@@ -23,8 +23,7 @@ changing both. The paste factories do so only after
 from nova.api.openstack import api_version_request
 from nova.api.openstack.compute import versions
 
-#: The microversion at which os-migrateLive accepts servers in RESCUE state.
-RESCUED_LIVE_MIGRATION = '2.105'
+from nova_rescue_lm import microversions
 
 _stock = []
 
@@ -39,8 +38,10 @@ def apply():
         return
     _stock.append((api_version_request._MAX_API_VERSION,
                    versions.VERSIONS['v2.1']['version']))
-    api_version_request._MAX_API_VERSION = RESCUED_LIVE_MIGRATION
-    versions.VERSIONS['v2.1']['version'] = RESCUED_LIVE_MIGRATION
+    api_version_request._MAX_API_VERSION = (
+        microversions.RESCUED_LIVE_MIGRATION)
+    versions.VERSIONS['v2.1']['version'] = (
+        microversions.RESCUED_LIVE_MIGRATION)
 
 
 def revert():

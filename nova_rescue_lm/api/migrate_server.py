@@ -16,8 +16,8 @@ from nova.api.openstack import api_version_request
 from nova.api.openstack.compute import migrate_server
 from nova.api.openstack import wsgi
 
-from nova_rescue_lm.api import microversion
 from nova_rescue_lm.compute import api as compute_api
+from nova_rescue_lm import microversions
 
 
 class MigrateServerController(migrate_server.MigrateServerController):
@@ -37,7 +37,7 @@ class MigrateServerController(migrate_server.MigrateServerController):
     @wsgi.action('os-migrateLive')
     def _migrate_live(self, req, id, body):
         opted_in = api_version_request.is_supported(
-            req, microversion.RESCUED_LIVE_MIGRATION)
+            req, microversions.RESCUED_LIVE_MIGRATION)
         with compute_api.rescued_live_migration(opted_in):
             # nova's schema wrapper reads the body from keyword arguments.
             return super()._migrate_live(req=req, id=id, body=body)

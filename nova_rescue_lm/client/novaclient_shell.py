@@ -47,7 +47,7 @@ import importlib.machinery
 import os
 import sys
 
-from nova_rescue_lm.client import RESCUED_LIVE_MIGRATION
+from nova_rescue_lm import microversions
 
 #: The module whose import triggers the patch.
 SHELL_MODULE = 'novaclient.shell'
@@ -78,7 +78,8 @@ def unsupported_reason(shell_module):
     if not isinstance(current, api_versions.APIVersion):
         return ('python-novaclient %s has no novaclient.API_MAX_VERSION'
                 % version)
-    if current >= api_versions.APIVersion(RESCUED_LIVE_MIGRATION):
+    if current >= api_versions.APIVersion(
+            microversions.RESCUED_LIVE_MIGRATION):
         return ('python-novaclient %s already knows microversion %s, which '
                 'upstream nova may define differently' % (
                     version, current.get_string()))
@@ -106,7 +107,8 @@ def asks_for_rescued_microversion(shell, argv):
         version = api_versions.get_api_version(requested)
     except Exception:  # novaclient's main reports a malformed version
         return False
-    return version == api_versions.APIVersion(RESCUED_LIVE_MIGRATION)
+    return version == api_versions.APIVersion(
+        microversions.RESCUED_LIVE_MIGRATION)
 
 
 def _wrap(main):
@@ -120,7 +122,7 @@ def _wrap(main):
         from novaclient import api_versions
         saved = novaclient.API_MAX_VERSION
         novaclient.API_MAX_VERSION = api_versions.APIVersion(
-            RESCUED_LIVE_MIGRATION)
+            microversions.RESCUED_LIVE_MIGRATION)
         try:
             return main(self, argv)
         finally:
@@ -152,7 +154,7 @@ def _argv_asks_for_rescued_microversion(argv, environ):
             value = argv[index + 1]
         elif arg.startswith('--os-compute-api-version='):
             value = arg.split('=', 1)[1]
-    return value == RESCUED_LIVE_MIGRATION
+    return value == microversions.RESCUED_LIVE_MIGRATION
 
 
 def _refused(reason, err=None):
@@ -162,7 +164,7 @@ def _refused(reason, err=None):
             'nova-rescue-lm: the nova CLI cannot send microversion %s here: '
             '%s. Use "openstack rescued server migrate" or '
             'nova-rescue-lm-drain instead.\n' % (
-                RESCUED_LIVE_MIGRATION, reason))
+                microversions.RESCUED_LIVE_MIGRATION, reason))
 
 
 def on_shell_import(shell_module):

@@ -33,9 +33,9 @@ import time
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from nova_rescue_lm.client import RESCUED_LIVE_MIGRATION
 from nova_rescue_lm.cmd import drain
 from nova_rescue_lm.i18n import _
+from nova_rescue_lm import microversions
 
 
 def _version(text):
@@ -47,7 +47,7 @@ class MigrateRescuedServer(command.Command):
     _description = _(
         "Live-migrate a server in RESCUE state (nova-rescue-lm; compute API "
         "microversion %s). The server stays rescued; unrescue it on its new "
-        "host as usual.") % RESCUED_LIVE_MIGRATION
+        "host as usual.") % microversions.RESCUED_LIVE_MIGRATION
 
     #: Seconds between two looks at a migrating server (--wait).
     poll_interval = 2.0
@@ -90,13 +90,13 @@ class MigrateRescuedServer(command.Command):
             offered = client.max_microversion()
         except drain.DrainError as e:
             raise exceptions.CommandError(str(e))
-        if offered < _version(RESCUED_LIVE_MIGRATION):
+        if offered < _version(microversions.RESCUED_LIVE_MIGRATION):
             raise exceptions.CommandError(_(
                 'The compute API offers microversions up to %(max)s, not '
                 '%(needed)s: nova-rescue-lm is not enabled on this cloud\'s '
                 'API, so nova refuses to live-migrate rescued servers.') % {
                     'max': drain.version_str(offered),
-                    'needed': RESCUED_LIVE_MIGRATION})
+                    'needed': microversions.RESCUED_LIVE_MIGRATION})
         if server.vm_state != 'rescued' or server.task_state:
             raise exceptions.CommandError(_(
                 'Server %(id)s is %(status)s%(task)s, not RESCUE: use '
@@ -107,7 +107,8 @@ class MigrateRescuedServer(command.Command):
                              if server.task_state else '')})
         entry = drain.Entry(
             id=server.id, name=server.name, state=server.status,
-            source=server.compute_host, microversion=RESCUED_LIVE_MIGRATION,
+            source=server.compute_host,
+            microversion=microversions.RESCUED_LIVE_MIGRATION,
             target=parsed_args.host)
         if not drain.start(client, entry, parsed_args.block_migration,
                            lambda *a, **k: None):

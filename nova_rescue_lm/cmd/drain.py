@@ -90,8 +90,8 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 
 from nova_rescue_lm.client import preflight
+from nova_rescue_lm import microversions
 
-RESCUE_MICROVERSION = '2.105'
 #: Microversions whose os-migrateLive body is {host, block_migration}
 #: (block_migration "auto" since 2.25, no "force" since 2.68), best first.
 LIVE_MIGRATE_MICROVERSIONS = ('2.68', '2.25')
@@ -181,8 +181,9 @@ def decide(server, max_version):
                                         LIVE_MIGRATE_MICROVERSIONS[-1]))
         return version, ''
     if vm_state == 'rescued':
-        if version_tuple(max_version) >= version_tuple(RESCUE_MICROVERSION):
-            return RESCUE_MICROVERSION, ''
+        if (version_tuple(max_version) >=
+                version_tuple(microversions.RESCUED_LIVE_MIGRATION)):
+            return microversions.RESCUED_LIVE_MIGRATION, ''
         return None, ('%s (its maximum microversion is %s)' % (
             REFUSED_STATES['rescued'], version_str(max_version)))
     return None, '%s: %s' % (
@@ -434,7 +435,8 @@ def plan(client, host, target=None, say=None, placement=None):
             id=server['id'], name=server.get('name') or '',
             state=server.get('status', ''), source=host,
             microversion=microversion, target=target, reason=reason))
-    rescued = [e for e in entries if e.microversion == RESCUE_MICROVERSION]
+    rescued = [e for e in entries
+               if e.microversion == microversions.RESCUED_LIVE_MIGRATION]
     if rescued:
         check_rescued(client, placement, host, target, rescued, servers, say)
     for entry in entries:

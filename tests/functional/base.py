@@ -35,6 +35,8 @@ from nova.tests.functional.libvirt import base as libvirt_base
 from nova.virt.libvirt import utils as libvirt_utils
 from oslo_serialization import jsonutils
 
+from nova_rescue_lm import capability
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 PASTE_INI = os.path.join(REPO_ROOT, 'etc', 'nova-rescue-lm', 'api-paste.ini')
@@ -43,7 +45,7 @@ STOCK_PASTE_INI = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 
 RESCUE_LM_DRIVER = 'rescue_lm.libvirt.LibvirtDriver'
 STOCK_DRIVER = 'libvirt.LibvirtDriver'
-TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
+TRAIT = capability.TRAIT
 
 
 class RescueLiveMigrationTestBase(

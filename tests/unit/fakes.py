@@ -38,7 +38,7 @@ from nova_rescue_lm import capability
 from nova_rescue_lm.compute import destination_nodes
 from nova_rescue_lm import nova_shape
 
-TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
+TRAIT = capability.TRAIT
 REQUIRED_TRAIT = 'trait:' + TRAIT
 
 SOURCE_HOST = 'src-host'

@@ -30,6 +30,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 # Imported before nova's TestCase snapshots the object registry, as the
 # driver is in a real nova-compute before its RPC server starts (it
 # registers XenAPILiveMigrateData) and the options are registered.
+from nova_rescue_lm import capability
 import nova_rescue_lm.virt.xenapi  # noqa: F401
 from tests.xapisim import Simulator
 
@@ -39,7 +40,7 @@ PASTE_INI = os.path.join(
         os.path.abspath(__file__))))),
     'etc', 'nova-rescue-lm', 'api-paste.ini')
 DRIVER = 'rescue_lm.xenapi.XenAPIDriver'
-TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
+TRAIT = capability.TRAIT
 
 
 class XenAPITestBase(integrated_helpers._IntegratedTestBase):

@@ -17,9 +17,10 @@ from keystoneauth1 import exceptions as ks_exc
 from oslo_serialization import jsonutils
 import testtools
 
+from nova_rescue_lm import capability
 from nova_rescue_lm.client import preflight
 
-TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
+TRAIT = capability.TRAIT
 
 
 class Response:

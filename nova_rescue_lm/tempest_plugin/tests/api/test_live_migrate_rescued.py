@@ -25,8 +25,11 @@ from tempest import config
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
 
+from nova_rescue_lm import capability
+from nova_rescue_lm import microversions
+
 CONF = config.CONF
-TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
+TRAIT = capability.TRAIT
 
 
 class RescuedServerTestBase(base.BaseV2ComputeAdminTest):
@@ -70,7 +73,7 @@ class RescuedServerTestBase(base.BaseV2ComputeAdminTest):
 class LiveMigrateRescuedServerTest(RescuedServerTestBase):
     """At 2.105 a rescued server live-migrates and stays rescued."""
 
-    min_microversion = '2.105'
+    min_microversion = microversions.RESCUED_LIVE_MIGRATION
     placement_min_microversion = '1.18'
 
     def _capable_hosts(self):
@@ -126,7 +129,7 @@ class LiveMigrateRescuedBelow2105Test(RescuedServerTestBase):
 
     # 2.37: servers without networks ('networks': 'none')
     min_microversion = '2.37'
-    max_microversion = '2.104'
+    max_microversion = microversions.NOVA_MAX
 
     @decorators.idempotent_id('a7f3c2e1-5d4b-4a9c-8e6f-1b2d3c4e5f03')
     def test_live_migrate_rescued_server_conflict(self):
