@@ -62,8 +62,9 @@ from oslo_log import log as logging
 from oslo_utils import fileutils
 
 from nova_rescue_lm.i18n import _
-from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
 from nova_rescue_lm.virt.libvirt import sparse_transfer
+from nova_rescue_lm.virt import rescue_record
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -564,7 +565,7 @@ def rescue_kernel_ramdisk(instance):
         kernel = record.get(rescue_record.KERNEL)
         ramdisk = record.get(rescue_record.RAMDISK)
     else:
-        kernel, ramdisk = rescue_record.nova_kernel_ramdisk(instance)
+        kernel, ramdisk = libvirt_rescue.nova_kernel_ramdisk(instance)
     files = []
     if kernel:
         files.append(('kernel' + RESCUE_SUFFIX, kernel))

@@ -49,7 +49,8 @@ from nova_rescue_lm.virt.libvirt import interrupted
 from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
-from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
+from nova_rescue_lm.virt import rescue_record
 from nova_rescue_lm.virt import rescue_timeout
 
 CONF = conf.CONF
@@ -117,7 +118,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     @nova_if_switched_off
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
-        rescue_record.record(instance, image_meta)
+        libvirt_rescue.record(instance, image_meta)
         # nova's rescue first saves the running domain as unrescue.xml in the
         # instance directory; it must exist, and the file must not outlive
         # the call.

@@ -10,26 +10,18 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""What a rescue used, recorded in the database rather than on the host.
+"""What a libvirt rescue uses, as nova's libvirt driver chooses it.
 
-Any compute the server lands on (after a live migration, say) can read the
-record from ``instance.system_metadata``. The keys deliberately do not start
-with ``image_`` (nova turns those into ``instance.image_meta``) or ``trait:``.
+The record's keys, and reading and clearing it, are
+:mod:`nova_rescue_lm.virt.rescue_record`'s.
 """
 
 import nova.conf
 from nova.virt import hardware
 
+from nova_rescue_lm.virt import rescue_record
+
 CONF = nova.conf.CONF
-
-PREFIX = 'rescue_lm_'
-IMAGE = PREFIX + 'image_ref'
-KERNEL = PREFIX + 'kernel_id'
-RAMDISK = PREFIX + 'ramdisk_id'
-MODE = PREFIX + 'mode'
-
-LEGACY = 'legacy'
-STABLE_DEVICE = 'stable-device'
 
 
 def record(instance, image_meta):
@@ -42,30 +34,19 @@ def record(instance, image_meta):
     """
     image = image_meta.id if image_meta.obj_attr_is_set('id') else None
     kernel, ramdisk = nova_kernel_ramdisk(instance)
-    values = {
-        IMAGE: image or CONF.libvirt.rescue_image_id or instance.image_ref,
-        KERNEL: kernel,
-        RAMDISK: ramdisk,
-        MODE: (STABLE_DEVICE if hardware.check_hw_rescue_props(image_meta)
-               else LEGACY),
-    }
-    clear(instance)
-    instance.system_metadata.update(
-        {key: value for key, value in values.items() if value})
+    rescue_record.write(instance, {
+        rescue_record.IMAGE: (image or CONF.libvirt.rescue_image_id or
+                              instance.image_ref),
+        rescue_record.KERNEL: kernel,
+        rescue_record.RAMDISK: ramdisk,
+        rescue_record.MODE: (
+            rescue_record.STABLE_DEVICE
+            if hardware.check_hw_rescue_props(image_meta)
+            else rescue_record.LEGACY),
+    })
 
 
 def nova_kernel_ramdisk(instance):
     """The kernel and ramdisk ids nova's libvirt rescue boots with."""
     return (CONF.libvirt.rescue_kernel_id or instance.kernel_id,
             CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id)
-
-
-def read(instance):
-    """The recorded values (possibly empty: rescued before installation)."""
-    return {key: value for key, value in instance.system_metadata.items()
-            if key.startswith(PREFIX)}
-
-
-def clear(instance):
-    for key in list(read(instance)):
-        del instance.system_metadata[key]

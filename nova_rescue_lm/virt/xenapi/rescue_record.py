@@ -10,28 +10,20 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""What a XenAPI rescue used, kept in ``instance.system_metadata``.
+"""What a XenAPI rescue used: its image.
 
 Nothing on the host records a rescue: the rescue VM can be rebuilt (and the
 instance's own VM after it) on any host from this record, the flavor and the
-tagged disks. Keys do not start with ``image_`` or ``trait:``.
+tagged disks. The record's keys are :mod:`nova_rescue_lm.virt.rescue_record`'s.
 """
 
-PREFIX = 'rescue_lm_'
-IMAGE = PREFIX + 'image_ref'
-MODE = PREFIX + 'mode'
-XENAPI = 'xenapi'
+from nova_rescue_lm.virt import rescue_record
 
 
 def record(instance, image_id):
-    clear(instance)
-    instance.system_metadata.update({IMAGE: image_id, MODE: XENAPI})
+    rescue_record.write(instance, {rescue_record.IMAGE: image_id,
+                                   rescue_record.MODE: rescue_record.XENAPI})
 
 
 def image_ref(instance):
-    return instance.system_metadata.get(IMAGE)
-
-
-def clear(instance):
-    for key in [k for k in instance.system_metadata if k.startswith(PREFIX)]:
-        del instance.system_metadata[key]
+    return instance.system_metadata.get(rescue_record.IMAGE)

@@ -32,9 +32,10 @@ from oslo_utils import excutils
 from oslo_utils import units
 
 from nova_rescue_lm.i18n import _
+from nova_rescue_lm.virt import rescue_record
 from nova_rescue_lm.virt.xenapi import images
 from nova_rescue_lm.virt.xenapi import records
-from nova_rescue_lm.virt.xenapi import rescue_record
+from nova_rescue_lm.virt.xenapi import rescue_record as xenapi_rescue
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 
 LOG = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ class VMOps:
         # The rescue disk comes first: a bad rescue image then fails the
         # rescue while the server still runs, untouched.
         rescue_vdi = self._import_rescue_disk(context, instance, image_meta)
-        rescue_record.record(instance, image_meta.id)
+        xenapi_rescue.record(instance, image_meta.id)
         try:
             if vm_ref is not None:
                 self._remove_vm(vm_ref, rec)
@@ -293,7 +294,7 @@ class VMOps:
         """
         if rescue is None:
             rescue = instance.vm_state == vm_states.RESCUED
-        if rescue and not rescue_record.image_ref(instance):
+        if rescue and not xenapi_rescue.image_ref(instance):
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid,
                 reason=_('no rescue image is recorded for it'))
@@ -317,7 +318,7 @@ class VMOps:
 
     def _rebuild_rescue_vm(self, context, instance, network_info):
         image_meta = self._images.image_meta(
-            context, rescue_record.image_ref(instance))
+            context, xenapi_rescue.image_ref(instance))
         rescue_vdi = [vdi for vdi, rec in records.instance_disks(
             self._session, instance.uuid).items()
             if records.disk_type(rec) == records.RESCUE]

@@ -27,7 +27,7 @@ from oslo_concurrency import processutils
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_rescue_lm.virt.libvirt import block_migration
-from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt import rescue_record
 from tests.unit import fakes
 from tests.unit.virt.libvirt import test_sparse_transfer
 

@@ -20,7 +20,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.virt.libvirt import nic_model
-from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt import rescue_record
 from tests.unit.virt.libvirt import test_driver
 
 OPERATION = ('nova.virt.libvirt.driver.LibvirtDriver.'

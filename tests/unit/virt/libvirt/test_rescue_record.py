@@ -17,7 +17,8 @@ from nova import objects
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
-from nova_rescue_lm.virt.libvirt import rescue_record
+from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
+from nova_rescue_lm.virt import rescue_record
 from tests.unit import fakes
 
 
@@ -33,7 +34,7 @@ class RecordTest(test.NoDBTestCase):
                              'owner_user_name': 'alice'})
 
     def _record(self, **image):
-        rescue_record.record(self.instance,
+        libvirt_rescue.record(self.instance,
                              objects.ImageMeta.from_dict(image))
         return rescue_record.read(self.instance)
 
