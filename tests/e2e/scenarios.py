@@ -818,7 +818,7 @@ FAULTS = {
         lambda s, d: bed('link', d, 'down'),
         lambda s, d: bed('link', d, 'up')),
     'destination filesystem full': lambda: Fault(
-        'destination instance filesystem full (64 MiB tmpfs)',
+        'destination instance filesystem full (12 MiB tmpfs)',
         lambda s, d: None, lambda s, d: bed('drop-small-fs', d)),
 }
 
@@ -971,7 +971,7 @@ def fault_table(results, mode, st, src, dst, names):
     for name in names:
         fault = FAULTS[name]()
         if name == 'destination filesystem full':
-            bed('small-fs', there[-2:], '64m')
+            bed('small-fs', there[-2:], '12m')
 
         def run(sc, fault=fault):
             return fault_migration(sc, st, here, there, fault, mode)
