@@ -253,6 +253,14 @@ def _is_generated(cache_name):
     return cache_name.startswith(('ephemeral', 'swap'))
 
 
+def _generated_base(info):
+    """The cache name of the ephemeral or swap base under a ``disk`` JSON
+    entry, or None.
+    """
+    name = os.path.basename(info.get('backing_file') or '')
+    return name if name and _is_generated(name) else None
+
+
 @contextlib.contextmanager
 def copying_from(source_host):
     """A copy from the source that fails says which transport, from where to
@@ -306,8 +314,7 @@ def describe_generated_bases(disk_info):
     destination uses its own only if the digests match.
     """
     for info in disk_info:
-        backing = info.get('backing_file')
-        if not backing or not _is_generated(os.path.basename(backing)):
+        if not _generated_base(info):
             continue
         path = _qcow2_backing(info['path'])
         if path and os.path.isfile(path):
@@ -344,10 +351,9 @@ def _generated_bases(disk_info):
     """``{cache name: (path on the source, digest or None)}``."""
     bases = {}
     for info in disk_info:
-        backing = info.get('backing_file')
-        if not backing or not _is_generated(os.path.basename(backing)):
+        name = _generated_base(info)
+        if not name:
             continue
-        name = os.path.basename(backing)
         # A source that sends no BASE keeps its bases where this host does;
         # the digest is then taken of what arrives.
         described = info.get(BASE) or {}
@@ -359,8 +365,7 @@ def _generated_bases(disk_info):
 
 def takes(info):
     """Whether :class:`SourcePull` places this disk (nova does the rest)."""
-    backing = os.path.basename(info.get('backing_file') or '')
-    return bool(info.get(COPY) or (backing and _is_generated(backing)))
+    return bool(info.get(COPY) or _generated_base(info))
 
 
 class SourcePull(object):
