@@ -13,7 +13,8 @@
 # The nova.virt.rescue_lm shim must be installed into nova's own package
 # directory without shipping nova/__init__.py or nova/virt/__init__.py, which
 # belong to nova.  pbr's [files] packages cannot express that, so the package
-# list is given here as namespace packages (see doc/source/install.rst).
+# list is given here as namespace packages (see
+# doc/source/install/index.rst).
 #
 # The wheel also carries nova-rescue-lm-novaclient.pth at its root, the
 # start-up hook that lets the nova CLI send microversion 2.105

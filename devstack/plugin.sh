@@ -14,7 +14,7 @@
 # devstack plugin for nova-rescue-lm: live migration of servers in RESCUE
 # state at compute API microversion 2.105 (nova 34.0.0).
 #
-# What it does, by phase (see doc/source/devstack.rst):
+# What it does, by phase (see doc/source/contributor/devstack.rst):
 #   stack install      regular (not editable) pip install of the package into
 #                      nova's environment, after making nova itself a
 #                      regular install (devstack installs nova editable)

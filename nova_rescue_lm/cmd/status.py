@@ -23,7 +23,10 @@ import configparser
 import functools
 import os
 import sys
+from urllib import parse
 
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import loading as ks_loading
 import nova.conf
 from nova import config as nova_config
 from nova import context as nova_context
@@ -33,6 +36,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.i18n import _
+from nova_rescue_lm import microversions
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm import release
 
@@ -74,6 +78,40 @@ def api_paste_file(environ=None):
     directory = environ.get('OS_NOVA_CONFIG_DIR', '/etc/nova').strip()
     files = environ.get('OS_NOVA_CONFIG_FILES', '').split(';')
     return os.path.join(directory, files[0] or 'api-paste.ini')
+
+
+def version_document_url(endpoint):
+    """``/v2.1/`` beside a compute endpoint of the catalog.
+
+    Catalogs name ``.../v2.1``, ``.../v2.1/<project>`` or the legacy
+    ``.../v2/<project>``; the version document is unauthenticated.
+    """
+    parts = parse.urlsplit(endpoint)
+    index = parts.path.find('/v2')
+    root = parts.path[:index] if index >= 0 else parts.path.rstrip('/')
+    return parse.urlunsplit(
+        (parts.scheme, parts.netloc, root + '/v2.1/', '', ''))
+
+
+def running_api_microversion():
+    """(URL, maximum microversion) of the nova-api the catalog names.
+
+    The catalog is read with nova.conf's ``[placement]`` credentials (an
+    API node has them); None when they are not configured.
+    """
+    auth = ks_loading.load_auth_from_conf_options(CONF, 'placement')
+    if auth is None:
+        return None
+    session = ks_loading.load_session_from_conf_options(
+        CONF, 'placement', auth=auth)
+    compute = ks_adapter.Adapter(
+        session, auth=auth, service_type='compute',
+        interface=CONF.placement.valid_interfaces,
+        region_name=CONF.placement.region_name)
+    url = version_document_url(compute.get_endpoint())
+    document = session.get(url, authenticated=False,
+                           headers={'Accept': 'application/json'}).json()
+    return url, document['version']['version']
 
 
 def never_raises(check):
@@ -145,6 +183,34 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                        _('%s (the file nova-api loads) loads '
                          'nova-rescue-lm.') % path)
 
+    def _check_running_api(self):
+        try:
+            answer = running_api_microversion()
+        except Exception as e:
+            return _result(upgradecheck.Code.WARNING, _(
+                'Could not ask the running nova-api which microversions it '
+                'offers (its endpoint is looked up in the catalog with the '
+                '[placement] credentials of nova.conf): %(type)s: %(e)s')
+                % {'type': type(e).__name__, 'e': e})
+        if answer is None:
+            return _result(upgradecheck.Code.WARNING, _(
+                'Could not ask the running nova-api which microversions it '
+                'offers: nova.conf has no [placement] credentials to look '
+                'up its endpoint in the catalog.'))
+        url, offered = answer
+        if offered == microversions.RESCUED_LIVE_MIGRATION:
+            return _result(upgradecheck.Code.SUCCESS, _(
+                'nova-api at %(url)s offers microversion %(version)s.')
+                % {'url': url, 'version': offered})
+        return _result(upgradecheck.Code.FAILURE, _(
+            'nova-api at %(url)s offers microversions up to %(offered)s, '
+            'not %(version)s: that API node does not load nova-rescue-lm '
+            '(see the API paste pipeline check, on every API node), was not '
+            'restarted since, or has the package switched off (see the nova '
+            'internals check and nova-api\'s log).') % {
+                'url': url, 'offered': offered,
+                'version': microversions.RESCUED_LIVE_MIGRATION})
+
     def _traits_by_node(self):
         """({node: traits}, None), or (None, the failure to report).
 
@@ -214,6 +280,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
         (name, never_raises(check)) for name, check in (
             (_('nova internals'), _check_nova_shape),
             (_('API paste pipeline'), _check_api_paste),
+            (_('Running API'), _check_running_api),
             (_('Compute capability'), _check_compute_capability),
             (_('Stale capability traits'), _check_stale_traits),
         ))
@@ -223,5 +290,9 @@ def main(argv=None):
     """Entry point of ``nova-rescue-lm-status``."""
     upgradecheck.register_cli_options(CONF, UpgradeCommands())
     nova_config.parse_args(sys.argv if argv is None else argv)
+    # UpgradeCommands.check() reads "--json" from this module global, which
+    # only upgradecheck.main() sets; main() cannot be used because nova's
+    # parse_args also configures nova's databases.
+    upgradecheck.CONF = CONF
     objects.register_all()
     return upgradecheck.run(CONF)

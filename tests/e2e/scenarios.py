@@ -1087,13 +1087,46 @@ def _settled(sid, host):
                                        s['OS-EXT-SRV-ATTR:host']))
 
 
-def real_clients(sc):
-    """The operator's tools against keystone and the catalog: the openstack
-    CLI boots and rescues a server; the nova CLI live-migrates it at 2.105
-    (e2e-h1 -> e2e-h2), the drain command empties e2e-h2 (-> e2e-h1), the
-    openstack CLI plugin command moves it to e2e-h2 again; unrescue with
-    the openstack CLI.
+def upgrade_check():
+    """``nova-rescue-lm-status upgrade check`` as an operator runs it on the
+    API node: nova-api's nova.conf and environment (OS_NOVA_CONFIG_DIR).
+    The running nova-api is found through keystone's catalog and asked.
     """
+    etc = os.path.join(STATE, 'etc', 'nova')
+    r = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable),
+                      'nova-rescue-lm-status'),
+         '--config-file', os.path.join(etc, 'nova.conf'),
+         'upgrade', 'check', '--json'],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, OS_NOVA_CONFIG_DIR=etc))
+    try:
+        results = {c['check']: c
+                   for c in jsonutils.loads(r.stdout)['checks']}
+    except ValueError:
+        raise Failed('nova-rescue-lm-status -> rc %s: %s' % (
+            r.returncode, (r.stdout + r.stderr)[-600:]))
+    for name, c in results.items():
+        log('upgrade check: %s: %s: %s' % (name, c['result'], c['details']))
+    for name in ('nova internals', 'API paste pipeline', 'Running API'):
+        check(results[name]['result'] == 0, '%s: Success' % name)
+    check('offers microversion 2.105' in results['Running API']['details'],
+          'the running nova-api offers 2.105')
+    # e2e-h3 runs nova's stock driver: a warning naming it, exit 1
+    check(r.returncode == 1 and 'e2e-h3' in
+          results['Compute capability']['details'],
+          'exit 1, the capability warning names e2e-h3 (rc %s)'
+          % r.returncode)
+
+
+def real_clients(sc):
+    """The operator's tools against keystone and the catalog: the upgrade
+    check asks the running nova-api; the openstack CLI boots and rescues a
+    server; the nova CLI live-migrates it at 2.105 (e2e-h1 -> e2e-h2), the
+    drain command empties e2e-h2 (-> e2e-h1), the openstack CLI plugin
+    command moves it to e2e-h2 again; unrescue with the openstack CLI.
+    """
+    sc.timed('nova-rescue-lm-status upgrade check', upgrade_check)
     ensure_flavor()
     sc.timed('openstack server create --wait', cli, 'openstack',
              'server', 'create', '--image', 'e2e-main', '--flavor', FLAVOR,

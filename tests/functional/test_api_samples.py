@@ -25,8 +25,8 @@ from oslo_serialization import jsonutils
 
 from tests.functional import base
 
-SAMPLES = os.path.join(base.REPO_ROOT, 'doc', 'source', 'api-ref',
-                       'samples')
+SAMPLES = os.path.join(base.REPO_ROOT, 'doc', 'source', 'reference',
+                       'api-ref', 'samples')
 UUID = re.compile(
     r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 

@@ -20,15 +20,34 @@ from unittest import mock
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import plugin as ks_plugin
+from nova.api import wsgi as nova_wsgi
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_upgradecheck import upgradecheck
+from wsgi_intercept import interceptor
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.cmd import status
 from tests.functional import base
+from tests.unit import fakes
 
-NAMES = ('nova internals', 'API paste pipeline', 'Compute capability',
-         'Stale capability traits')
+NAMES = ('nova internals', 'API paste pipeline', 'Running API',
+         'Compute capability', 'Stale capability traits')
+
+
+class Catalog(ks_plugin.BaseAuthPlugin):
+    """keystone's side: a token, and a catalog naming one compute endpoint.
+    """
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def get_token(self, session, **kwargs):
+        return 'token'
+
+    def get_endpoint(self, session, service_type=None, **kwargs):
+        return self.compute if service_type == 'compute' else None
 
 
 class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
@@ -102,6 +121,52 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
             'OS_NOVA_CONFIG_FILES', 'paste-rescue-lm.ini;nova.conf'))
         self.assertEqual(upgradecheck.Code.SUCCESS,
                          self._results()['API paste pipeline'].code)
+
+    def _ask_api(self, paste_ini, endpoint='http://api.example:8774/v2.1'):
+        """The running check against nova-api built from ``paste_ini``,
+        found through the catalog at ``endpoint``.
+        """
+        app = nova_wsgi.Loader(paste_ini).load_app('osapi_compute')
+        catalog = Catalog(endpoint)
+        with mock.patch.object(ks_loading, 'load_auth_from_conf_options',
+                               return_value=catalog) as load, \
+                interceptor.RequestsInterceptor(
+                    app=lambda: app, host='api.example', port=8774):
+            result = self._results()['Running API']
+        load.assert_called_with(status.CONF, 'placement')
+        return result
+
+    def test_running_api_offering_2_105_is_a_success(self):
+        result = self._ask_api(base.PASTE_INI)
+        self.assertEqual(upgradecheck.Code.SUCCESS, result.code)
+        self.assertEqual('nova-api at http://api.example:8774/v2.1/ offers '
+                         'microversion 2.105.', result.details)
+
+    def test_running_api_without_the_package_is_a_failure(self):
+        # the paste file here is right, the API node answering is not (a
+        # process of its own, which never loaded the package)
+        self.useFixture(fakes.MicroversionState())
+        result = self._ask_api(base.STOCK_PASTE_INI,
+                               endpoint='http://api.example:8774/v2.1/'
+                                        'a1b2c3')
+        self.assertEqual(upgradecheck.Code.FAILURE, result.code)
+        self.assertIn('nova-api at http://api.example:8774/v2.1/ offers '
+                      'microversions up to 2.104, not 2.105', result.details)
+        self.assertEqual(upgradecheck.Code.SUCCESS,
+                         self._results()['API paste pipeline'].code)
+
+    def test_running_api_that_cannot_be_asked_is_a_warning(self):
+        # no [placement] credentials (the harness has none)
+        result = self._results()['Running API']
+        self.assertEqual(upgradecheck.Code.WARNING, result.code)
+        self.assertIn('no [placement] credentials', result.details)
+        # nothing listens at the catalog's endpoint
+        with mock.patch.object(ks_loading, 'load_auth_from_conf_options',
+                               return_value=Catalog('http://127.0.0.1:9/')):
+            result = self._results()['Running API']
+        self.assertEqual(upgradecheck.Code.WARNING, result.code)
+        self.assertIn('Could not ask the running nova-api', result.details)
+        self.assertIn('ConnectFailure', result.details)
 
     def test_missing_paste_file_is_a_failure_naming_it(self):
         self.useFixture(fixtures.EnvironmentVariable(
