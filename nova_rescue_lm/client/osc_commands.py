@@ -33,14 +33,11 @@ import time
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from nova_rescue_lm.cmd import drain
+from nova_rescue_lm.drain import compute_api
+from nova_rescue_lm.drain import results
+from nova_rescue_lm.drain import running
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm import microversions
-
-
-def _version(text):
-    major, minor = text.split('.')
-    return int(major), int(minor)
 
 
 class MigrateRescuedServer(command.Command):
@@ -84,18 +81,19 @@ class MigrateRescuedServer(command.Command):
 
     def take_action(self, parsed_args):
         compute = self.app.client_manager.compute
-        client = drain.ComputeClient(compute)
+        client = compute_api.ComputeClient(compute)
         server = compute.find_server(parsed_args.server, ignore_missing=False)
         try:
             offered = client.max_microversion()
-        except drain.DrainError as e:
+        except compute_api.DrainError as e:
             raise exceptions.CommandError(str(e))
-        if offered < _version(microversions.RESCUED_LIVE_MIGRATION):
+        if offered < compute_api.version_tuple(
+                microversions.RESCUED_LIVE_MIGRATION):
             raise exceptions.CommandError(_(
                 'The compute API offers microversions up to %(max)s, not '
                 '%(needed)s: nova-rescue-lm is not enabled on this cloud\'s '
                 'API, so nova refuses to live-migrate rescued servers.') % {
-                    'max': drain.version_str(offered),
+                    'max': compute_api.version_str(offered),
                     'needed': microversions.RESCUED_LIVE_MIGRATION})
         if server.vm_state != 'rescued' or server.task_state:
             raise exceptions.CommandError(_(
@@ -105,12 +103,12 @@ class MigrateRescuedServer(command.Command):
                     'id': server.id, 'status': server.status,
                     'task': (' (task %s)' % server.task_state
                              if server.task_state else '')})
-        entry = drain.Entry(
+        entry = results.Entry(
             id=server.id, name=server.name, state=server.status,
             source=server.compute_host,
             microversion=microversions.RESCUED_LIVE_MIGRATION,
             target=parsed_args.host)
-        if not drain.start(client, entry, parsed_args.block_migration,
+        if not running.start(client, entry, parsed_args.block_migration,
                            lambda *a, **k: None):
             raise exceptions.CommandError(self._refusal(entry))
         if parsed_args.wait:
@@ -118,9 +116,9 @@ class MigrateRescuedServer(command.Command):
 
     @staticmethod
     def _refusal(entry):
-        if entry.result == drain.GONE:
+        if entry.result == results.GONE:
             return _('Server %s no longer exists.') % entry.id
-        if entry.result == drain.UNKNOWN:
+        if entry.result == results.UNKNOWN:
             return entry.reason
         return _('Cannot live-migrate server %(id)s: %(reason)s') % {
             'id': entry.id, 'reason': entry.reason}
@@ -128,17 +126,17 @@ class MigrateRescuedServer(command.Command):
     def _wait(self, client, entry):
         self._say(_('Live migration of %s started; waiting.') % entry.id)
         if entry.source:
-            while not drain.poll(client, entry, None, lambda *a, **k: None):
+            while not running.poll(client, entry, None, lambda *a, **k: None):
                 time.sleep(self.poll_interval)
         else:
             self._wait_without_hosts(client, entry)
-        if entry.result == drain.MOVED:
+        if entry.result == results.MOVED:
             self._say(_('Complete: server %(id)s moved%(from)s to %(to)s and '
                         'is %(state)s.') % {
                 'id': entry.id, 'to': entry.dest, 'state': entry.state,
                 'from': ' from %s' % entry.source if entry.source else ''})
             return
-        if entry.result == drain.GONE:
+        if entry.result == results.GONE:
             raise exceptions.CommandError(
                 _('Server %s was deleted while migrating.') % entry.id)
         raise exceptions.CommandError(_(
@@ -156,7 +154,7 @@ class MigrateRescuedServer(command.Command):
         while True:
             resp = client.get('/servers/%s' % entry.id)
             if resp.status_code == 404:
-                entry.result = drain.GONE
+                entry.result = results.GONE
                 return
             if resp.status_code == 200:
                 server = resp.json()['server']
@@ -165,10 +163,10 @@ class MigrateRescuedServer(command.Command):
                     entry.state = server.get('status', entry.state)
                     break
             time.sleep(self.poll_interval)
-        action = drain.live_migration_action(client, entry, '2.1')
+        action = running.live_migration_action(client, entry, '2.1')
         if action is not None and action.get('message') == 'Error':
-            entry.result = drain.FAILED
-            entry.reason = drain.failure_reason(client, entry, server)
+            entry.result = results.FAILED
+            entry.reason = running.failure_reason(client, entry, server)
         else:
-            entry.result = drain.MOVED
+            entry.result = results.MOVED
             entry.dest = _('a host you are not allowed to see')

@@ -625,7 +625,7 @@ def _keystone_client():
     from keystoneauth1 import adapter as ks_adapter
     from keystoneauth1.identity import v3
     from keystoneauth1 import session as ks_session
-    from nova_rescue_lm.cmd import drain
+    from nova_rescue_lm.drain import compute_api
 
     env = {}
     for line in open(os.path.join(e2e.STATE, 'openrc')):
@@ -638,7 +638,7 @@ def _keystone_client():
         user_domain_name=env['OS_USER_DOMAIN_NAME'],
         project_domain_name=env['OS_PROJECT_DOMAIN_NAME'])
     session = ks_session.Session(auth=auth, timeout=60)
-    return drain.ComputeClient(ks_adapter.Adapter(
+    return compute_api.ComputeClient(ks_adapter.Adapter(
         session=session, service_type='compute', interface='public',
         region_name=env.get('OS_REGION_NAME')))
 
@@ -647,15 +647,17 @@ def drain_host(source, target):
     """Drain SOURCE to TARGET with nova-rescue-lm-drain's core, one
     migration at a time; wall seconds.
 
-    The command's core (``drain.drain``) with keystone credentials, as
-    ``nova-rescue-lm-drain SOURCE --target TARGET --max-parallel 1`` runs
-    it, but polling every 0.5 s instead of 2 s: a migration here takes 3 to
-    15 s, and 2 s steps would hide how time grows with N. One migration at
-    a time: with N <= 3 and two in flight (the default) time would step,
-    not grow, with N.
+    The command's core (``nova_rescue_lm.drain.drain``) with keystone
+    credentials, as ``nova-rescue-lm-drain SOURCE --target TARGET
+    --max-parallel 1`` runs it, but polling every 0.5 s instead of 2 s: a
+    migration here takes 3 to 15 s, and 2 s steps would hide how time grows
+    with N. One migration at a time: with N <= 3 and two in flight (the
+    default) time would step, not grow, with N.
     """
     import io
-    from nova_rescue_lm.cmd import drain
+    from nova_rescue_lm import drain
+    from nova_rescue_lm.drain import reporting
+    from nova_rescue_lm.drain import results
 
     out = io.StringIO()
     t0 = time.time()
@@ -663,8 +665,8 @@ def drain_host(source, target):
                                 max_parallel=1, timeout=600, out=out,
                                 poll_interval=0.5)
     seconds = time.time() - t0
-    moved = [e for e in entries if e.result == drain.MOVED]
-    if code != drain.EXIT_OK or len(moved) != len(entries):
+    moved = [e for e in entries if e.result == results.MOVED]
+    if code != reporting.EXIT_OK or len(moved) != len(entries):
         raise Failed('drain %s --target %s exited %s: %s' % (
             source, target, code, out.getvalue()[-800:]))
     log('drain %s -> %s (%d servers): %.1fs' % (

@@ -12,11 +12,11 @@
 
 """nova-rescue-lm-drain against nova's real API in the functional harness.
 
-The command's core (``drain.drain``) runs on a keystoneauth session and
-adapters, as the command builds them, with a no-auth plugin on the harness's
-endpoints: the compute API with the identity headers its stubbed auth
-middleware reads, placement with the admin token its no-auth middleware
-reads.
+The command's core (``nova_rescue_lm.drain.drain``) runs on a keystoneauth
+session and adapters, as the command builds them, with a no-auth plugin on
+the harness's endpoints: the compute API with the identity headers its
+stubbed auth middleware reads, placement with the admin token its no-auth
+middleware reads.
 """
 
 import io
@@ -30,7 +30,11 @@ from keystoneauth1 import token_endpoint
 from nova.api import auth as nova_auth
 from nova import objects
 
-from nova_rescue_lm.cmd import drain
+from nova_rescue_lm.cmd import drain as drain_cmd
+from nova_rescue_lm import drain
+from nova_rescue_lm.drain import compute_api
+from nova_rescue_lm.drain import reporting
+from nova_rescue_lm.drain import results
 from tests.functional import base
 
 
@@ -51,7 +55,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             additional_headers={
                 'X-Auth-User': user, 'X-User-Id': user,
                 'X-Auth-Project-Id': self.api.project_id, 'X-Roles': roles})
-        client = drain.ComputeClient(adapter)
+        client = compute_api.ComputeClient(adapter)
         real_request = client.request
 
         def request(method, url, microversion=None, body=None):
@@ -104,15 +108,15 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self._disable('stock')
         code, entries, out = self._drain('src', max_parallel=2)
 
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code, out)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code, out)
         for name, status in (('active', 'ACTIVE'), ('paused', 'PAUSED'),
                              ('rescued', 'RESCUE')):
-            self.assertEqual(drain.MOVED, entries[name].result, out)
+            self.assertEqual(results.MOVED, entries[name].result, out)
             self.assertEqual('dest', entries[name].dest, out)
             server = self._show_server(servers[name])
             self.assertEqual('dest', server['OS-EXT-SRV-ATTR:host'])
             self.assertEqual(status, server['status'])
-        self.assertEqual(drain.CANNOT_MOVE, entries['shutoff'].result)
+        self.assertEqual(results.CANNOT_MOVE, entries['shutoff'].result)
         self.assertIn('SHUTOFF', entries['shutoff'].reason)
         self.assertEqual('src', self._host_of(servers['shutoff']))
 
@@ -126,7 +130,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             self.assertEqual({'os-migrateLive': {
                 'host': None, 'block_migration': 'auto'}}, body)
 
-        table = drain.render_table(entries.values())
+        table = reporting.render_table(entries.values())
         self.assertIn(table, out)
         self.assertIn('Servers are left on src.', out)
         self.assertIn('rescued (%s): moved to dest (RESCUE)' %
@@ -136,7 +140,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         # says the SHUTOFF server is left behind.
         self.posts = []
         code, entries, out = self._drain('src')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
         self.assertEqual(['shutoff'], list(entries))
         self.assertEqual([], self.posts)
 
@@ -146,7 +150,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         active = self._create_server(name='a1', host='src', networks='none')
         code, entries, out = self._drain('src', max_parallel=1,
                                          target='dest')
-        self.assertEqual(drain.EXIT_OK, code, out)
+        self.assertEqual(reporting.EXIT_OK, code, out)
         self.assertEqual('dest', self._host_of(server))
         self.assertEqual('dest', self._host_of(active))
         self.assertEqual('RESCUE', self._show_server(server)['status'])
@@ -165,9 +169,9 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             failing_migration))
 
         code, entries, out = self._drain('src', target='dest')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code, out)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code, out)
         entry = entries['rescued']
-        self.assertEqual(drain.FAILED, entry.result, out)
+        self.assertEqual(results.FAILED, entry.result, out)
         self.assertIn('live migration 1 failed', entry.reason)
         self.assertIn('rescued (%s): failed: ' % server['id'], out)
         self.assertEqual('src', self._host_of(server))
@@ -179,12 +183,12 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.assertEqual([], self.posts)
         self.assertEqual([], self.migrations)
         for name in ('active', 'paused', 'rescued'):
-            self.assertEqual(drain.WOULD_MOVE, entries[name].result)
+            self.assertEqual(results.WOULD_MOVE, entries[name].result)
             self.assertEqual('src', self._host_of(servers[name]))
         self.assertEqual('2.105', entries['rescued'].microversion)
         self.assertEqual('2.68', entries['active'].microversion)
-        self.assertEqual(drain.CANNOT_MOVE, entries['shutoff'].result)
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(results.CANNOT_MOVE, entries['shutoff'].result)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
         self.assertIn('Dry run, nothing was sent', out)
 
     def test_rescued_to_incapable_target_without_placement_is_the_400(self):
@@ -195,9 +199,9 @@ class TestDrain(base.RescueLiveMigrationTestBase):
                                          placement=None)
         self.assertIn('the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait could '
                       'not be read (no placement endpoint was given)', out)
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
         entry = entries['rescued']
-        self.assertEqual(drain.CANNOT_MOVE, entry.result)
+        self.assertEqual(results.CANNOT_MOVE, entry.result)
         self.assertIn('destination compute node', entry.reason)
         self.assertIn(' stock ', entry.reason)
         self.assertIn(base.TRAIT, entry.reason)
@@ -216,9 +220,9 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             self.posts = []
             code, entries, out = self._drain('src', target='stock',
                                              dry_run=dry_run)
-            self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+            self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
             entry = entries['rescued']
-            self.assertEqual(drain.CANNOT_MOVE, entry.result, out)
+            self.assertEqual(results.CANNOT_MOVE, entry.result, out)
             self.assertEqual(
                 'the target host stock has compute node(s) without the '
                 '%s trait (stock): choose an upgraded compute, or no '
@@ -229,10 +233,10 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             self.assertNotIn(server['id'],
                              ' '.join(url for url, _v, _b in self.posts))
             if dry_run:
-                self.assertEqual(drain.WOULD_MOVE, entries['active'].result)
+                self.assertEqual(results.WOULD_MOVE, entries['active'].result)
                 self.assertEqual('stock', entries['active'].target)
                 self.assertEqual([], self.posts)
-        self.assertEqual(drain.MOVED, entries['active'].result, out)
+        self.assertEqual(results.MOVED, entries['active'].result, out)
         self.assertEqual('stock', self._host_of(active))
         self.assertEqual('src', self._host_of(server))
         self.assertEqual('RESCUE', self._show_server(server)['status'])
@@ -244,20 +248,20 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         active = self._create_server(name='active', host='stock',
                                      networks='none')
         code, entries, out = self._drain('stock', dry_run=True)
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
-        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
         self.assertEqual(
             "its compute node stock lacks the %s trait (it does not run "
             "nova-rescue-lm's driver, or has [rescue_lm] "
             "live_migrate_rescued = False): upgrade that compute or "
             "unrescue the server" % base.TRAIT, entries['rescued'].reason)
-        self.assertEqual(drain.WOULD_MOVE, entries['active'].result)
+        self.assertEqual(results.WOULD_MOVE, entries['active'].result)
         self.assertEqual([], self.posts)
 
         code, entries, out = self._drain('stock')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
-        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
-        self.assertEqual(drain.MOVED, entries['active'].result, out)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(results.MOVED, entries['active'].result, out)
         self.assertEqual(['/servers/%s/action' % active['id']],
                          [url for url, _v, _b in self.posts])
         self.assertEqual('stock', self._host_of(server))
@@ -268,8 +272,8 @@ class TestDrain(base.RescueLiveMigrationTestBase):
             self._create_server(name='rescued', host='src', networks='none'))
         self._disable('dest')
         code, entries, out = self._drain('src')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
-        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
         self.assertIn('no other enabled, up compute host has a node with '
                       'the %s trait' % base.TRAIT, entries['rescued'].reason)
         self.assertEqual([], self.posts)
@@ -279,8 +283,8 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self._rescue_server(
             self._create_server(name='rescued', host='src', networks='none'))
         code, entries, out = self._drain('src', dry_run=True)
-        self.assertEqual(drain.EXIT_OK, code, out)
-        self.assertEqual((drain.WOULD_MOVE, ''),
+        self.assertEqual(reporting.EXIT_OK, code, out)
+        self.assertEqual((results.WOULD_MOVE, ''),
                          (entries['rescued'].result,
                           entries['rescued'].reason))
         self.assertNotIn('could not be read', out)
@@ -305,9 +309,9 @@ class TestDrain(base.RescueLiveMigrationTestBase):
                                                 networks='none')
             self._set_flavor_extra_specs(servers[name], **specs)
         code, entries, out = self._drain('src')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
         for name, (_specs, reason) in cases.items():
-            self.assertEqual(drain.CANNOT_MOVE, entries[name].result)
+            self.assertEqual(results.CANNOT_MOVE, entries[name].result)
             self.assertIn(reason, entries[name].reason)
         self.assertEqual([], self.posts)
         # nova itself refuses them (for memory encryption the test image
@@ -324,10 +328,10 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self._create_server(name='active', host='src', networks='none')
         self._disable('dest')
         code, entries, out = self._drain('src', target='dest')
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
         for entry in entries.values():
             self.assertEqual(
-                (drain.CANNOT_MOVE, 'the compute service on the target dest '
+                (results.CANNOT_MOVE, 'the compute service on the target dest '
                  'is disabled; the scheduler does not place servers there'),
                 (entry.result, entry.reason))
 
@@ -337,16 +341,17 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.api.put_service(service['id'], {'forced_down': True})
         code, entries, out = self._drain('src')
         for entry in entries.values():
-            self.assertEqual(drain.CANNOT_MOVE, entry.result)
+            self.assertEqual(results.CANNOT_MOVE, entry.result)
             self.assertIn('the compute service on src is down',
                           entry.reason)
         self.assertEqual([], self.posts)
 
     def test_unknown_host_is_bad_input(self):
         self._create_server(name='active', host='src', networks='none')
-        error = self.assertRaises(drain.DrainError, self._drain, 'nowhere')
+        error = self.assertRaises(compute_api.DrainError, self._drain,
+                                  'nowhere')
         self.assertIn("No compute service on host 'nowhere'", str(error))
-        error = self.assertRaises(drain.DrainError, self._drain, 'src',
+        error = self.assertRaises(compute_api.DrainError, self._drain, 'src',
                                   target='nowhere')
         self.assertIn("'nowhere'", str(error))
         self.assertEqual([], self.posts)
@@ -354,7 +359,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
     def test_non_admin_is_refused(self):
         self._create_server(name='active', host='src', networks='none')
         error = self.assertRaises(
-            drain.DrainError, self._drain, 'src',
+            compute_api.DrainError, self._drain, 'src',
             client=self._client(roles='reader,member', user='demo'))
         self.assertIn('403', str(error))
         self.assertIn('admin credentials', str(error))
@@ -372,14 +377,14 @@ class TestDrain(base.RescueLiveMigrationTestBase):
                                      networks='none')
         self._disable('stock')
         code, entries, out = self._drain('src', client=client)
-        self.assertEqual(drain.EXIT_LEFT_BEHIND, code)
-        self.assertEqual(drain.CANNOT_MOVE, entries['rescued'].result)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
         self.assertIn('nova-rescue-lm is not enabled',
                       entries['rescued'].reason)
         self.assertIn('2.104', entries['rescued'].reason)
         self.assertEqual('src', self._host_of(server))
         # The active server moved, at 2.68; nothing was sent for the other.
-        self.assertEqual(drain.MOVED, entries['active'].result)
+        self.assertEqual(results.MOVED, entries['active'].result)
         self.assertEqual('dest', self._host_of(active))
         self.assertEqual([('/servers/%s/action' % active['id'], '2.68')],
                          [post[:2] for post in self.posts])
@@ -403,7 +408,7 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.useFixture(fixtures.EnvironmentVariable(
             'OS_CLIENT_CONFIG_FILE', '/nonexistent/clouds.yaml'))
         out, err = io.StringIO(), io.StringIO()
-        code = drain.main(list(argv) + [
+        code = drain_cmd.main(list(argv) + [
             '--os-auth-type', 'admin_token', '--os-token', 'admin',
             '--os-endpoint', self.api.base_url,
             '--os-placement-endpoint-override',

@@ -13,7 +13,7 @@
 
 """Host drain time against the number of servers, rescued vs active.
 
-``nova-rescue-lm-drain``'s core (``nova_rescue_lm.cmd.drain.drain``, on a
+``nova-rescue-lm-drain``'s core (``nova_rescue_lm.drain.drain``, on a
 keystoneauth session as the command builds it) drains a compute host of N
 servers (N = 1, 5, 10, 20) in nova's functional harness: nova's API,
 conductor, scheduler, placement and computes running the package's driver,
@@ -68,7 +68,7 @@ def _client(case):
     from keystoneauth1 import adapter as ks_adapter
     from keystoneauth1 import noauth
     from keystoneauth1 import session as ks_session
-    from nova_rescue_lm.cmd import drain
+    from nova_rescue_lm.drain import compute_api
 
     session = ks_session.Session(
         auth=noauth.NoAuth(endpoint=case.api.base_url))
@@ -78,11 +78,13 @@ def _client(case):
             'X-Auth-User': 'admin', 'X-User-Id': 'admin',
             'X-Auth-Project-Id': case.api.project_id,
             'X-Roles': 'reader,member,admin'})
-    return drain.ComputeClient(adapter)
+    return compute_api.ComputeClient(adapter)
 
 
 def _drain(case, source, target, expected):
-    from nova_rescue_lm.cmd import drain
+    from nova_rescue_lm import drain
+    from nova_rescue_lm.drain import reporting
+    from nova_rescue_lm.drain import results
 
     out = io.StringIO()
     started = time.monotonic()
@@ -90,8 +92,8 @@ def _drain(case, source, target, expected):
                                 timeout=300, out=out,
                                 poll_interval=POLL_INTERVAL)
     seconds = time.monotonic() - started
-    moved = [e for e in entries if e.result == drain.MOVED]
-    if code != drain.EXIT_OK or len(moved) != expected:
+    moved = [e for e in entries if e.result == results.MOVED]
+    if code != reporting.EXIT_OK or len(moved) != expected:
         raise AssertionError('drain of %s moved %d of %d (exit %s):\n%s'
                              % (source, len(moved), expected, code,
                                 out.getvalue()[-2000:]))

@@ -18,7 +18,7 @@ from oslo_serialization import jsonutils
 import testtools
 
 from nova_rescue_lm import capability
-from nova_rescue_lm.client import preflight
+from nova_rescue_lm.drain import preflight
 
 TRAIT = capability.TRAIT
 

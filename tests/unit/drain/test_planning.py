@@ -1,0 +1,182 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The drain's planning: decisions per server, the checks before sending."""
+
+import testtools
+
+from nova_rescue_lm.drain import compute_api
+from nova_rescue_lm.drain import planning
+from nova_rescue_lm.drain import results
+from tests.unit.drain import fakes
+
+MAX = fakes.MAX
+server = fakes.server
+
+
+class DecideTest(testtools.TestCase):
+
+    def test_active_and_paused_use_2_68(self):
+        for status, vm_state in (('ACTIVE', 'active'), ('PAUSED', 'paused')):
+            self.assertEqual(('2.68', ''),
+                             planning.decide(server(status, vm_state), MAX))
+            self.assertEqual(('2.68', ''), planning.decide(
+                server(status, vm_state), (2, 68)))
+            # An older API: the same body at 2.25.
+            self.assertEqual(('2.25', ''), planning.decide(
+                server(status, vm_state), (2, 60)))
+            version, reason = planning.decide(server(status, vm_state),
+                                              (2, 20))
+            self.assertIsNone(version)
+            self.assertIn('2.20', reason)
+
+    def test_rescued_uses_2_105_only(self):
+        self.assertEqual(('2.105', ''),
+                         planning.decide(server('RESCUE', 'rescued'), MAX))
+        self.assertEqual(('2.105', ''), planning.decide(
+            server('RESCUE', 'rescued'), (2, 110)))
+        version, reason = planning.decide(server('RESCUE', 'rescued'),
+                                          (2, 104))
+        self.assertIsNone(version)
+        self.assertIn('nova-rescue-lm is not enabled', reason)
+        self.assertIn('2.104', reason)
+
+    def test_states_nova_refuses(self):
+        cases = [('SHUTOFF', 'stopped', None, 'SHUTOFF'),
+                 ('ERROR', 'error', None, 'ERROR'),
+                 ('SHELVED', 'shelved', None, 'SHELVED'),
+                 ('SUSPENDED', 'suspended', None, 'SUSPENDED'),
+                 ('VERIFY_RESIZE', 'resized', None, 'resize'),
+                 ('RESIZE', 'active', 'resize_migrating',
+                  'task resize_migrating in progress'),
+                 ('MIGRATING', 'active', 'migrating', 'already migrating'),
+                 ('MIGRATING', 'rescued', 'migrating', 'already migrating'),
+                 ('RESCUE', 'rescued', 'unrescuing',
+                  'task unrescuing in progress'),
+                 ('SOFT_DELETED', 'soft-delete', None, 'soft-deleted'),
+                 ('WEIRD', 'weird', None, 'WEIRD')]
+        for status, vm_state, task_state, needle in cases:
+            version, reason = planning.decide(
+                server(status, vm_state, task_state), MAX)
+            self.assertIsNone(version, status)
+            self.assertIn(needle, reason)
+
+
+class PlanTest(testtools.TestCase):
+
+    def _plan(self, client, *args, **kwargs):
+        said = []
+        entries = planning.plan(client, 'src', *args,
+                                say=lambda text, entry=None: said.append(
+                                    text), **kwargs)
+        return {e.id: e for e in entries}, said
+
+    def test_every_server_would_move_or_cannot(self):
+        client = fakes.FakeClient(fakes.host_servers(1))
+        entries, said = self._plan(client)
+        self.assertEqual({'GET'}, {r[0] for r in client.requests})
+        self.assertEqual(
+            {'a0': (results.WOULD_MOVE, '2.68'),
+             'r': (results.WOULD_MOVE, '2.105'),
+             's': (results.CANNOT_MOVE, None)},
+            {sid: (e.result, e.microversion) for sid, e in entries.items()})
+        self.assertIn('SHUTOFF: nova live-migrates only running servers',
+                      entries['s'].reason)
+        # 'src' is disabled in the fake; no note about the scheduler.
+        self.assertNotIn('is enabled', ' '.join(said))
+
+    def test_the_trait_is_checked(self):
+        servers = fakes.host_servers(1)
+        for srv in servers:
+            srv['OS-EXT-SRV-ATTR:hypervisor_hostname'] = 'src'
+        cases = (
+            (['u-src', 'u-dest'], {}, results.WOULD_MOVE, ''),
+            (['u-dest'], {}, results.CANNOT_MOVE,
+             'its compute node src lacks the'),
+            (['u-src'], {'target': 'dest'}, results.CANNOT_MOVE,
+             'the target host dest has compute node(s) without'),
+            (['u-src'], {}, results.CANNOT_MOVE,
+             'no other enabled, up compute host'),
+        )
+        for capable, kwargs, result, reason in cases:
+            entries, said = self._plan(
+                fakes.FakeClient(servers),
+                placement=fakes.FakePlacement(capable), **kwargs)
+            self.assertEqual(result, entries['r'].result, reason)
+            self.assertIn(reason, entries['r'].reason)
+            self.assertEqual(results.WOULD_MOVE, entries['a0'].result)
+
+    def test_placement_unreadable_leaves_it_to_the_api(self):
+        entries, said = self._plan(fakes.FakeClient(fakes.host_servers()))
+        self.assertEqual(
+            ['note: the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait could not '
+             'be read (no placement endpoint was given); the API checks it '
+             "when a rescued server's migration is requested"], said)
+        self.assertEqual(results.WOULD_MOVE, entries['r'].result)
+        self.assertEqual('capability not checked: no placement endpoint '
+                         'was given', entries['r'].reason)
+
+    def test_shares_and_flavors_are_blockers(self):
+        servers = fakes.host_servers(2)
+        servers[0]['flavor'] = {'extra_specs': {
+            'accel:device_profile': 'gpu'}}
+        client = fakes.FakeClient(servers)
+        client.shares = {'a1': [{'share_id': 'x'}]}
+        entries, said = self._plan(client)
+        self.assertEqual(results.CANNOT_MOVE, entries['a0'].result)
+        self.assertIn('accelerators', entries['a0'].reason)
+        self.assertEqual(results.CANNOT_MOVE, entries['a1'].result)
+        self.assertIn('1 share(s) attached', entries['a1'].reason)
+        self.assertEqual(results.WOULD_MOVE, entries['r'].result)
+
+    def test_bad_input(self):
+        client = fakes.FakeClient(fakes.host_servers())
+        error = self.assertRaises(compute_api.DrainError, planning.plan,
+                                  client, 'nowhere')
+        self.assertIn("No compute service on host 'nowhere'", str(error))
+        error = self.assertRaises(compute_api.DrainError, planning.plan,
+                                  client, 'src', 'src')
+        self.assertIn('--target', str(error))
+        error = self.assertRaises(compute_api.DrainError, planning.plan,
+                                  client, 'src', 'nowhere')
+        self.assertIn('nowhere', str(error))
+
+    def test_forbidden(self):
+        client = fakes.FakeClient(fakes.host_servers())
+        client.request = lambda *a, **k: fakes.Response(403, {'forbidden': {
+            'message': 'Policy does not allow it'}})
+        error = self.assertRaises(compute_api.DrainError, planning.plan,
+                                  client, 'src')
+        self.assertIn('403: Policy does not allow it', str(error))
+        self.assertIn('admin credentials', str(error))
+
+    def test_listing_follows_pages(self):
+        pages = {
+            '/servers/detail?all_tenants=1&host=src': fakes.Response(200, {
+                'servers': [server('ACTIVE', 'active', id='a')],
+                'servers_links': [{'rel': 'next', 'href': 'x'}]}),
+            '/servers/detail?all_tenants=1&host=src&marker=a':
+                fakes.Response(200, {'servers': [
+                    server('ACTIVE', 'active', id='b'),
+                    server('ACTIVE', 'active', id='c', host='elsewhere')]}),
+        }
+        client = fakes.FakeClient([])
+        client.request = lambda method, url, *a: pages[url]
+        self.assertEqual(['a', 'b'], [
+            s['id'] for s in planning.servers_on(client, 'src', '2.68')])
+
+    def test_host_attribute_hidden_is_refused(self):
+        srv = server('ACTIVE', 'active')
+        del srv['OS-EXT-SRV-ATTR:host']
+        error = self.assertRaises(compute_api.DrainError, planning.plan,
+                                  fakes.FakeClient([srv]), 'src')
+        self.assertIn('admin credentials', str(error))
