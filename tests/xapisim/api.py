@@ -109,7 +109,7 @@ class Api(object):
         self.sessions = {}
         self.vdi_data = {}
         self.omitted_fields = set()
-        self.url = None
+        self.port = None
         self.methods = {}
         self._register_generic()
         self._register()
@@ -211,6 +211,17 @@ class Api(object):
     def master_address(self):
         return self.db.get('host', self.master)['address']
 
+    def host_url(self, host):
+        """Where ``host`` answers: its own address, the pool's port."""
+        return 'http://%s:%d' % (self.db.get('host', host)['address'],
+                                 self.port)
+
+    @property
+    def url(self):
+        """The pool master's URL (it moves with the master)."""
+        with self.lock:
+            return self.host_url(self.master)
+
     # ------------------------------------------------------------------
     # dispatch
 
@@ -296,10 +307,12 @@ class Api(object):
         if session not in self.sessions:
             raise XapiError('SESSION_INVALID', session)
 
-    def new_session(self, user, local=False):
+    def new_session(self, user, local_to=None):
+        """A session; ``local_to``: the host of a slave-local login."""
         ref = model.new_ref()
         self.sessions[ref] = {'uuid': model.new_uuid(), 'user': user,
-                              'local': local, 'created': _now()}
+                              'local': local_to is not None,
+                              'host': local_to, 'created': _now()}
         return ref
 
     def session_login(self, uname, pwd, version=None, originator=None):
@@ -312,7 +325,7 @@ class Api(object):
         if (uname, pwd) != (self.config.username, self.config.password):
             raise XapiError('SESSION_AUTHENTICATION_FAILED', uname,
                             'Authentication failure')
-        return self.new_session(uname, local=True)
+        return self.new_session(uname, local_to=self.master)
 
     def session_logout(self):
         self.sessions.pop(self._session, None)
@@ -321,6 +334,20 @@ class Api(object):
     def expire_sessions(self):
         with self.lock:
             self.sessions.clear()
+
+    def designate_new_master(self, host):
+        """``pool.designate_new_master`` (xapi_pool.ml), and what an HA
+        failover ends with: ``host`` becomes the master. xapi restarts on
+        the hosts involved, and sessions and tasks are not persisted
+        (``~persist:PersistNothing`` in ocaml/idl/datamodel.ml): every
+        session is gone, so each client sees ``SESSION_INVALID``, and
+        ``HOST_IS_SLAVE`` when it logs in again at the old master.
+        """
+        self.db.get('host', host)
+        self.db.get('pool', self.pool_ref)['master'] = host
+        self.sessions.clear()
+        self.db.tables['task'].clear()
+        return ''
 
     # ------------------------------------------------------------------
     # generic accessors
@@ -469,6 +496,8 @@ class Api(object):
         add('host.disable', lambda h: self._set('host', h, enabled=False), 1)
         add('host.get_servertime', lambda h: _now(), 1)
         add('host.migrate_receive', self.host_migrate_receive, 3)
+        add('pool.designate_new_master', self.designate_new_master, 1,
+            asyncable=False)
 
         add('task.create', self.task_create, 2)
         add('task.destroy', lambda t: self._destroy('task', t), 1)
@@ -1203,26 +1232,56 @@ class Api(object):
         return migration.receive_vm(self, payload)
 
 
-class MemberApi(object):
-    """What a pool member (not the master) answers on its own address.
+class HostApi(object):
+    """What one host of the pool answers on its own address.
 
-    XAPI refuses a password login on a member with ``HOST_IS_SLAVE`` and
-    the master's address; a session made on the master is good on every
-    host of the pool, so other calls are the pool's (the master's) answers.
+    The master answers everything. A member (session_check.ml, xen-api's
+    ``Session_check.check``) refuses a session made by a password login
+    (a "non-pool" session, every session a client can make) with
+    ``HOST_IS_SLAVE [master address]``: it does not forward the call. A
+    session it does not know is ``SESSION_INVALID``. A password login at a
+    member is ``HOST_IS_SLAVE`` too (xapi_session.ml); only
+    ``slave_local_login_with_password`` makes a session there, good at that
+    host only (the simulator answers its calls from the pool's database).
+    Which host is the master is read at each call, so a master change
+    (``pool.designate_new_master``) turns the old master into a member.
     """
 
-    _REFUSED = ('session.login_with_password',)
-
-    def __init__(self, master_api):
+    def __init__(self, master_api, host):
         self._master_api = master_api
+        self.host = host
 
     def dispatch(self, method, params):
-        if method.lower().replace('async.', '', 1) in self._REFUSED:
-            with self._master_api.lock:
-                address = self._master_api.master_address
-            self._master_api.faults.check(method + '@member')
-            raise XapiError('HOST_IS_SLAVE', address)
-        return self._master_api.dispatch(method, params)
+        api = self._master_api
+        name = method.lower().replace('async.', '', 1)
+        entry = api.methods.get(name)
+        with_session = bool(entry is not None and entry[1].session and
+                            params)
+        with api.lock:
+            is_master = api.master == self.host
+            session = api.sessions.get(params[0]) if with_session else None
+        if is_master:
+            if session is not None and session['host'] not in (
+                    None, self.host):
+                # A member's local session is in that member's memory only.
+                raise XapiError('SESSION_INVALID', params[0])
+            return api.dispatch(method, params)
+        if name == 'session.login_with_password':
+            api.faults.check(method + '@member')
+            with api.lock:
+                raise XapiError('HOST_IS_SLAVE', api.master_address)
+        if name == 'session.slave_local_login_with_password':
+            ref = api.dispatch(method, params)
+            with api.lock:
+                api.sessions[ref]['host'] = self.host
+            return ref
+        if with_session:
+            if session is None:
+                raise XapiError('SESSION_INVALID', params[0])
+            if session['host'] != self.host:
+                with api.lock:
+                    raise XapiError('HOST_IS_SLAVE', api.master_address)
+        return api.dispatch(method, params)
 
     def __getattr__(self, name):
         return getattr(self._master_api, name)

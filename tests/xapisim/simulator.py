@@ -43,53 +43,96 @@ class Simulator(object):
         self.strict_create = strict_create
         self.faults = faults_mod.Faults()
         self.api = api_mod.Api(self, self.faults)
-        self._server = None
-        self._members = {}
-        self.url = None
+        self._endpoints = {}
+        self._down = set()
 
     # -- life cycle ------------------------------------------------------
 
     def start(self):
-        self._server, self._thread = server_mod.start(self.api)
-        self.url = 'http://127.0.0.1:%d' % self._server.server_port
-        self.api.url = self.url
+        with self.api.lock:
+            master = self.api.master
+        server, thread = server_mod.start(
+            api_mod.HostApi(self.api, master), host=self._address(master))
+        self.api.port = server.server_port
+        self._endpoints[master] = (server, thread)
+        # Every host answers on its own address from the start, so a
+        # master change (pool.designate_new_master over the wire) finds
+        # the new master listening.
+        for host in self.api.host_refs.values():
+            self._endpoint(host)
         return self
+
+    def _address(self, host):
+        with self.api.lock:
+            return self.api.db.get('host', host)['address']
+
+    def _endpoint(self, host):
+        """Start ``host``'s endpoint if it is not listening yet."""
+        if host not in self._endpoints and host not in self._down:
+            self._endpoints[host] = server_mod.start(
+                api_mod.HostApi(self.api, host), host=self._address(host),
+                port=self.api.port)
+
+    @property
+    def url(self):
+        """The URL of the pool master (it changes with the master)."""
+        if self.api.port is None:
+            return None
+        return self.api.url
+
+    def host_url(self, host_name):
+        """The URL of any host of the pool, master or member."""
+        ref = self.api.host_refs[host_name]
+        self._endpoint(ref)
+        with self.api.lock:
+            return self.api.host_url(ref)
 
     def member_url(self, host_name):
         """URL of pool member ``host_name`` (any host but the master).
 
         It listens on that host's own loopback address at the master's
-        port and, as XAPI does, refuses password logins with
-        ``HOST_IS_SLAVE`` naming the master's address; other calls get the
-        pool's answers.
+        port and, as XAPI does, refuses password logins and the master's
+        sessions with ``HOST_IS_SLAVE`` naming the master's address.
         """
-        if host_name not in self._members:
-            with self.api.lock:
-                ref = self.api.host_refs[host_name]
-                if ref == self.api.master:
-                    raise ValueError('%s is the pool master: use url'
-                                     % host_name)
-                address = self.api.db.get('host', ref)['address']
-            server, thread = server_mod.start(
-                api_mod.MemberApi(self.api), host=address,
-                port=self._server.server_port)
-            self._members[host_name] = (server, thread)
-        server = self._members[host_name][0]
-        return 'http://%s:%d' % server.server_address[:2]
+        with self.api.lock:
+            if self.api.host_refs[host_name] == self.api.master:
+                raise ValueError('%s is the pool master: use url'
+                                 % host_name)
+        return self.host_url(host_name)
+
+    def designate_new_master(self, host_name):
+        """``pool.designate_new_master``: ``host_name`` becomes the master;
+        every session and task is lost (see ``Api.designate_new_master``).
+        Every host keeps answering, the old master as a member.
+        """
+        ref = self.api.host_refs[host_name]
+        with self.api.lock:
+            self.api.designate_new_master(ref)
+
+    def fail_over(self, host_name):
+        """An HA failover: the master stops answering (its endpoint is
+        closed: connections are refused), ``host_name`` becomes the
+        master, every session and task is lost. The other members still
+        answer, with ``HOST_IS_SLAVE`` naming the new master.
+        """
+        with self.api.lock:
+            old = self.api.master
+        self._down.add(old)
+        if old in self._endpoints:
+            self._stop_endpoint(*self._endpoints.pop(old))
+        self.designate_new_master(host_name)
+
+    @staticmethod
+    def _stop_endpoint(server, thread):
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        thread.join(5)
 
     def stop(self):
-        for server, thread in self._members.values():
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-            thread.join(5)
-        self._members.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-            self._thread.join(5)
-            self._server = None
+        for server, thread in self._endpoints.values():
+            self._stop_endpoint(server, thread)
+        self._endpoints.clear()
 
     def __enter__(self):
         return self.start()

@@ -14,6 +14,7 @@
 
 import threading
 import urllib.parse
+import xmlrpc.client
 
 from os_xenapi.client import XenAPI
 
@@ -107,11 +108,38 @@ class SessionTest(base.ContractTestCase):
             ['HOST_IS_SLAVE', self.x.host.get_address(self.master)],
             result['ErrorDescription'])
 
-    def test_master_session_is_good_at_a_member(self):
+    def test_master_session_is_refused_at_a_member(self):
+        # session_check.ml: a member does not forward the call; a session
+        # a client made with a password ("non-pool") is HOST_IS_SLAVE
+        # there, naming the master's address.
         result = self.raw('pool.get_all', self.session.handle,
                           url=self._member_url())
-        self.assertEqual({'Status': 'Success', 'Value': [self.pool_ref]},
-                         result)
+        self.assertEqual(
+            {'Status': 'Failure', 'ErrorDescription': [
+                'HOST_IS_SLAVE', self.x.host.get_address(self.master)]},
+            result)
+
+    def test_unknown_session_at_a_member_is_session_invalid(self):
+        bogus = 'OpaqueRef:00000000-0000-0000-0000-000000000000'
+        result = self.raw('pool.get_all', bogus, url=self._member_url())
+        self.assertEqual(['SESSION_INVALID', bogus],
+                         result['ErrorDescription'])
+
+    def test_slave_local_login_is_good_at_that_member_only(self):
+        url = self._member_url()
+        result = self.raw('session.slave_local_login_with_password',
+                          base.USER, base.PASSWORD, url=url)
+        self.assertEqual('Success', result['Status'], result)
+        local = result['Value']
+        try:
+            self.assertEqual('Success', self.raw(
+                'host.get_all', local, url=url)['Status'])
+            # Local sessions live in that host's memory, not in the
+            # pool's database: the master does not know it.
+            self.assertEqual(['SESSION_INVALID', local], self.raw(
+                'host.get_all', local)['ErrorDescription'])
+        finally:
+            self.raw('session.local_logout', local, url=url)
 
     def test_slave_local_login(self):
         result = self.raw('session.slave_local_login_with_password',
@@ -174,3 +202,69 @@ class SessionTest(base.ContractTestCase):
             t.join(60)
         self.assertEqual([], errors)
         self.assertEqual(8, len(set(results)))
+
+
+class MasterChangeTest(base.testtools.TestCase):
+    """A new pool master: ``pool.designate_new_master`` or HA failover.
+
+    Simulator only (it would change a real pool's master). xen-api:
+    xapi_pool.ml (designate_new_master), session_check.ml (HOST_IS_SLAVE),
+    datamodel.ml (sessions and tasks are ``PersistNothing``: a restarted
+    xapi has none).
+    """
+
+    def setUp(self):
+        super().setUp()
+        if base.REAL_URL:
+            self.skipTest('simulator only: changes the pool master')
+        self.sim = base.Simulator(
+            pool_name='pool-m', hosts=('xs-m1', 'xs-m2', 'xs-m3'),
+            username=base.USER, password=base.PASSWORD).start()
+        self.addCleanup(self.sim.stop)
+        self.old_url = self.sim.url
+        self.session = base.session(self.old_url)
+        self.x = self.session.xenapi
+        self.new = self.sim.host_refs['xs-m2']
+
+    def raw(self, url, method, *params):
+        return getattr(xmlrpc.client.ServerProxy(url), method)(*params)
+
+    def login(self, url):
+        return self.raw(url, 'session.login_with_password', base.USER,
+                        base.PASSWORD, '1.0', 'test')
+
+    def test_designate_new_master(self):
+        task = self.x.task.create('t', 'lost with the old master')
+        new_address = self.x.host.get_address(self.new)
+        self.x.pool.designate_new_master(self.new)
+        self.assertEqual('http://%s:%s' % (
+            new_address, urllib.parse.urlsplit(self.old_url).port),
+            self.sim.url)
+        handle = self.session.handle
+        for url in (self.old_url, self.sim.url):
+            self.assertEqual(['SESSION_INVALID', handle], self.raw(
+                url, 'pool.get_all', handle)['ErrorDescription'])
+        # Logging in again where the client was: sent to the new master.
+        self.assertEqual(['HOST_IS_SLAVE', new_address],
+                         self.login(self.old_url)['ErrorDescription'])
+        result = self.login(self.sim.url)
+        self.assertEqual('Success', result['Status'], result)
+        session = result['Value']
+        pool = self.raw(self.sim.url, 'pool.get_all', session)['Value'][0]
+        self.assertEqual(self.new, self.raw(
+            self.sim.url, 'pool.get_master', session, pool)['Value'])
+        self.assertEqual('HANDLE_INVALID', self.raw(
+            self.sim.url, 'task.get_record', session, task)[
+                'ErrorDescription'][0])
+        # The new master's sessions are refused at the old one.
+        self.assertEqual(['HOST_IS_SLAVE', new_address], self.raw(
+            self.old_url, 'pool.get_all', session)['ErrorDescription'])
+
+    def test_ha_failover(self):
+        member = self.sim.member_url('xs-m3')
+        self.sim.fail_over('xs-m2')
+        self.assertRaises(OSError, self.login, self.old_url)
+        new_address = self.sim.api.db.get('host', self.new)['address']
+        self.assertEqual(['HOST_IS_SLAVE', new_address],
+                         self.login(member)['ErrorDescription'])
+        self.assertEqual('Success', self.login(self.sim.url)['Status'])

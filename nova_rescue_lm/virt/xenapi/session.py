@@ -60,6 +60,19 @@ def failure_code(exc):
 class XenAPIConnectionError(exception.NovaException):
     msg_fmt = _("Cannot use XAPI at %(url)s: %(reason)s")
 
+    def __init__(self, message=None, unreachable=False, **kwargs):
+        super().__init__(message, **kwargs)
+        #: True when XAPI could not be reached at all (nothing was sent).
+        self.unreachable = unreachable
+
+
+class _NotMaster(Exception):
+    """A login at a pool member: HOST_IS_SLAVE names the master."""
+
+    def __init__(self, address):
+        super().__init__(address)
+        self.address = address
+
 
 class _TimeoutMixin:
     """Gives every connection the transport opens a socket timeout."""
@@ -107,6 +120,9 @@ class SessionPool:
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self._closed = False
+        self._configured_member = None
+        #: Addresses of the pool's hosts, learnt at login.
+        self._known = []
 
     # sessions
 
@@ -119,44 +135,121 @@ class SessionPool:
         return Transport(self._login_timeout)
 
     def _login(self):
-        url = self.url
-        for _attempt in range(2):
-            transport = self._transport(url)
-            session = XenAPI.Session(url, transport=transport)
+        """A session at the pool master, wherever it is now.
+
+        The master is first looked for at ``url`` (the last one found),
+        then, if that does not answer, at ``connection_url`` and at every
+        host of the pool seen so far: after an HA failover the old master
+        is gone, and any member names the new one. A member answers
+        ``HOST_IS_SLAVE [master address]`` (xen-api session_check.ml).
+        """
+        tried = []
+        candidates = [self.url]
+        first_error = None
+        while candidates and len(tried) < 2 * len(self._known) + 4:
+            url = candidates.pop(0)
+            if url in tried:
+                continue
+            tried.append(url)
             try:
-                session.login_with_password(
-                    self._username, self._password, API_VERSION, ORIGINATOR)
-            except Failure as exc:
-                if failure_code(exc) == 'HOST_IS_SLAVE' and len(
-                        exc.details) > 1:
-                    url = self._master_url(exc.details[1])
-                    LOG.info('XAPI at %s is a pool member; using the pool '
-                             'master at %s', self.url, url)
-                    continue
-                raise XenAPIConnectionError(url=url, reason=exc)
-            except (OSError, xmlrpc.client.Error,
-                    http.client.HTTPException) as exc:
-                raise XenAPIConnectionError(url=url, reason=exc)
-            transport.timeout = self.call_timeout
+                session = self._login_at(url)
+            except _NotMaster as exc:
+                if url == self.configured_url and self._configured_member \
+                        is None:
+                    self._configured_member = parse.urlsplit(
+                        url).hostname
+                master = self._url_for(exc.address)
+                LOG.info('XAPI at %(url)s is a pool member; the pool '
+                         'master is at %(master)s',
+                         {'url': url, 'master': master})
+                candidates.insert(0, master)
+                tried = [t for t in tried if t != master]
+                continue
+            except XenAPIConnectionError as exc:
+                if not exc.unreachable:
+                    raise
+                first_error = first_error or exc
+                if url == self.url:
+                    candidates.extend(u for u in self._fallback_urls()
+                                      if u not in tried)
+                continue
             if url != self.url:
+                LOG.warning('Using the XAPI pool master at %(new)s (was '
+                            '%(old)s)', {'new': url, 'old': self.url})
                 with self._lock:
                     self.url = url
+                self._forget_idle()
+            self._learn_hosts(session)
             return session
-        raise XenAPIConnectionError(url=url, reason='no pool master found')
+        raise first_error or XenAPIConnectionError(
+            url=self.url, reason=_('no pool master found'))
+
+    def _login_at(self, url):
+        transport = self._transport(url)
+        session = XenAPI.Session(url, transport=transport)
+        try:
+            session.login_with_password(
+                self._username, self._password, API_VERSION, ORIGINATOR)
+        except Failure as exc:
+            if failure_code(exc) == 'HOST_IS_SLAVE' and len(exc.details) > 1:
+                raise _NotMaster(exc.details[1])
+            raise XenAPIConnectionError(url=url, reason=exc)
+        except (OSError, xmlrpc.client.Error,
+                http.client.HTTPException) as exc:
+            raise XenAPIConnectionError(url=url, reason=exc,
+                                        unreachable=True)
+        transport.timeout = self.call_timeout
+        return session
+
+    def _learn_hosts(self, session):
+        """Remember every host's address, to find a new master later."""
+        try:
+            records = self._invoke(session, 'host.get_all_records', ())
+        except (Failure, OSError, xmlrpc.client.Error,
+                http.client.HTTPException) as exc:
+            LOG.debug('Could not list the pool\'s hosts: %s', exc)
+            return
+        self._known = [rec['address'] for rec in records.values()
+                       if rec.get('address')]
+
+    def _fallback_urls(self):
+        urls = [self.configured_url]
+        urls.extend(self._url_for(address) for address in self._known)
+        return urls
+
+    def _forget_idle(self):
+        """Drop the idle sessions: they belong to a former master."""
+        while True:
+            try:
+                self._drop(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+    def _master_moved(self, exc):
+        """After HOST_IS_SLAVE on a call: use the master it names."""
+        master = self._url_for(exc.details[1])
+        with self._lock:
+            moved = master != self.url
+            self.url = master
+        if moved:
+            LOG.warning('The XAPI pool master moved to %s', master)
+        self._forget_idle()
 
     @property
     def member_address(self):
-        """The address ``url`` was configured with when that turned out to
-        be a pool member (XAPI sent the pool to its master), else None.
+        """The address ``connection_url`` names when that is a pool member
+        (XAPI sent the driver to its master), else None.
         """
-        if self.url == self.configured_url:
-            return None
-        return parse.urlsplit(self.configured_url).hostname
+        return self._configured_member
 
-    def _master_url(self, address):
-        parts = parse.urlsplit(self.url)
-        netloc = address if parts.port is None else '%s:%s' % (
-            address, parts.port)
+    def _url_for(self, address):
+        """The URL of the XAPI at ``address`` (scheme and port as
+        configured; an IPv6 address goes in brackets).
+        """
+        parts = parse.urlsplit(self.configured_url)
+        host = '[%s]' % address if ':' in address else address
+        netloc = host if parts.port is None else '%s:%s' % (
+            host, parts.port)
         return parse.urlunsplit(parts._replace(netloc=netloc))
 
     @contextlib.contextmanager
@@ -202,15 +295,37 @@ class SessionPool:
 
         XAPI's own errors come back as ``Failure``; a call that got no
         answer (timeout, connection lost) as ``XenAPIConnectionError``.
+        A call the pool's former master refused (``HOST_IS_SLAVE``: XAPI
+        checks the session before running anything) is made again at the
+        master it names.
         """
-        try:
-            with self.session(timeout=timeout) as session:
-                return self._invoke(session, method, args)
-        except (OSError, xmlrpc.client.Error,
-                http.client.HTTPException) as exc:
-            raise XenAPIConnectionError(
-                url=self.url, reason=_('%(method)s: %(error)s') % {
-                    'method': method, 'error': exc or type(exc).__name__})
+        return self._retrying(method, lambda session: self._invoke(
+            session, method, args), timeout=timeout)
+
+    def _retrying(self, what, fn, timeout=None):
+        for attempt in range(3):
+            try:
+                with self.session(timeout=timeout) as session:
+                    return fn(session)
+            except Failure as exc:
+                if (failure_code(exc) != 'HOST_IS_SLAVE' or
+                        len(exc.details) < 2 or attempt == 2):
+                    raise
+                self._master_moved(exc)
+            except ConnectionRefusedError as exc:
+                # Nothing was sent: the master is gone (HA failover, say);
+                # the next login looks for the new one.
+                if attempt == 2:
+                    raise self._connection_error(what, exc)
+                self._forget_idle()
+            except (OSError, xmlrpc.client.Error,
+                    http.client.HTTPException) as exc:
+                raise self._connection_error(what, exc)
+
+    def _connection_error(self, what, exc):
+        return XenAPIConnectionError(
+            url=self.url, reason=_('%(method)s: %(error)s') % {
+                'method': what, 'error': exc or type(exc).__name__})
 
     @staticmethod
     def _invoke(session, method, args):

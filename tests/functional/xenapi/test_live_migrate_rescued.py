@@ -136,6 +136,23 @@ class TestWithinPool(base.XenAPITestBase):
         self.assertEqual('cmp-a2', self._host_of(server))
         self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
 
+    def test_computes_follow_a_new_pool_master(self):
+        # pool.designate_new_master: every session is lost and the old
+        # master answers HOST_IS_SLAVE; both computes carry on without a
+        # restart.
+        sim = self.pools['pool-a']
+        server = self._rescued_server()
+        sim.designate_new_master('xs-a2')
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
+        for compute in self.computes.values():
+            self.assertEqual(sim.url, compute.driver._session.url)
+        server = self._unrescue_server(server)
+        self.assertEqual('instance', self.the_vm(server)[1]['other_config'][
+            'nova_rescue_lm_role'])
+
     def test_below_2_105_a_rescued_server_gets_409(self):
         server = self._rescued_server()
         self.api.microversion = '2.104'

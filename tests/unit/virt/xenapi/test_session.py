@@ -106,6 +106,54 @@ class SessionPoolTest(test.NoDBTestCase):
             1, sim.faults.count('session.login_with_password@member'))
         self.assertEqual(2, sim.faults.count(LOGIN))
 
+    def test_new_master_is_found_without_a_restart(self):
+        # pool.designate_new_master: every session is lost, the old
+        # master answers HOST_IS_SLAVE naming the new one.
+        sim = base.start_simulator(self, pool_name='pool-m',
+                                   hosts=('xs-m1', 'xs-m2', 'xs-m3'))
+        pool = xenapi_session.SessionPool(sim.url, 'root', 'secret')
+        self.addCleanup(pool.close)
+        old_url = sim.url
+        self.assertEqual(sim.host_refs['xs-m1'], pool.call(
+            'pool.get_master', sim.pool_ref))
+        pool.call('pool.designate_new_master', sim.host_refs['xs-m2'])
+        self.assertEqual(sim.host_refs['xs-m2'], pool.call(
+            'pool.get_master', sim.pool_ref))
+        self.assertNotEqual(old_url, sim.url)
+        self.assertEqual(sim.url, pool.url)
+        self.assertEqual(
+            1, sim.faults.count('session.login_with_password@member'))
+        # The sessions of the former master are not used again.
+        pool.call('pool.get_all')
+        self.assertEqual(2, sim.faults.count(LOGIN))
+
+    def test_master_session_at_a_member_follows_to_the_master(self):
+        # What a pooled session meets after a master change when its own
+        # session is still known: HOST_IS_SLAVE on the call itself.
+        sim = base.start_simulator(self, pool_name='pool-m',
+                                   hosts=('xs-m1', 'xs-m2'))
+        pool = xenapi_session.SessionPool(sim.url, 'root', 'secret')
+        self.addCleanup(pool.close)
+        pool.call('pool.get_all')
+        with sim.api.lock:
+            sim.api.db.get('pool', sim.pool_ref)['master'] = (
+                sim.host_refs['xs-m2'])
+        self.assertEqual([sim.pool_ref], pool.call('pool.get_all'))
+        self.assertEqual(sim.url, pool.url)
+        self.assertEqual(2, sim.faults.count(LOGIN))  # at the new master
+
+    def test_ha_failover_finds_the_new_master_through_a_member(self):
+        sim = base.start_simulator(self, pool_name='pool-m',
+                                   hosts=('xs-m1', 'xs-m2', 'xs-m3'))
+        pool = xenapi_session.SessionPool(sim.url, 'root', 'secret',
+                                          login_timeout=2)
+        self.addCleanup(pool.close)
+        pool.call('pool.get_all')
+        sim.fail_over('xs-m3')  # xs-m1 no longer answers at all
+        self.assertEqual(sim.host_refs['xs-m3'], pool.call(
+            'pool.get_master', sim.pool_ref))
+        self.assertEqual(sim.url, pool.url)
+
     def test_unreachable_xapi_says_so(self):
         url = self.sim.url
         self.sim.stop()
