@@ -131,6 +131,9 @@ def _prepare(api, vm, dest, vdi_map, vif_map, options):
     live = rec['power_state'] in ('Running', 'Paused')
     plan.live = live
     if plan.intra:
+        # xapi_vm_migrate.ml assert_can_migrate (intra-pool branch), which
+        # message_forwarding.ml runs before VM.migrate_send too: the VIFs
+        # keep their networks, any VIF mapping is refused.
         if vif_map:
             raise XapiError(
                 'OPERATION_NOT_ALLOWED',

@@ -107,9 +107,17 @@ class PoolMigrateTest(base.ContractTestCase):
         self.sim.write_vdi(self.x.VDI.get_uuid(vdi), b'moved', 4096)
         token = self.x.host.migrate_receive(h2, self.network(), {})
         shared = self._shared_sr()
-        self.assertFailure('OPERATION_NOT_ALLOWED', self.x.VM.migrate_send,
-                           vm, token, True, {vdi: shared},
-                           {self.x.VM.get_VIFs(vm)[0]: self.network()}, {})
+        # xapi_vm_migrate.ml (assert_can_migrate, which migrate_send runs
+        # first): no VIF mapping within a pool.
+        vif_map = {self.x.VM.get_VIFs(vm)[0]: self.network()}
+        for call in (self.x.VM.assert_can_migrate, self.x.VM.migrate_send):
+            self.assertEqual(
+                ['OPERATION_NOT_ALLOWED', 'VIF mapping is not allowed for '
+                 'intra-pool migration -all VIFs must be on the same '
+                 'network'],
+                self.assertFailure('OPERATION_NOT_ALLOWED', call, vm, token,
+                                   True, {vdi: shared}, vif_map, {}))
+        self.x.VM.assert_can_migrate(vm, token, True, {vdi: shared}, {}, {})
         self.x.VM.migrate_send(vm, token, True, {vdi: shared}, {}, {})
         self.assertEqual(h2, self.x.VM.get_resident_on(vm))
         new_vdi = self.x.VBD.get_VDI(self.x.VM.get_VBDs(vm)[0])

@@ -64,10 +64,14 @@ class MigrationOps:
                 return data  # VM.pool_migrate
         # Another pool, or disks this host does not see: storage migration.
         data.destination_sr_ref = self._host.sr_ref()
-        data.vif_networks = {
-            vif['address']: self._host.network_ref(vif)
-            for vif in (network_info if network_info is not None
-                        else instance.get_network_info())}
+        if vm_ref is None:
+            # Another pool: each interface goes to this pool's network.
+            # Within one pool XAPI refuses any VIF mapping (the VIFs keep
+            # their networks), so none is planned there.
+            data.vif_networks = {
+                vif['address']: self._host.network_ref(vif)
+                for vif in (network_info if network_info is not None
+                            else instance.get_network_info())}
         try:
             data.migrate_send_data = self._session.call(
                 'host.migrate_receive', self._host.ref,
@@ -209,6 +213,10 @@ class MigrationOps:
         return vdi_map
 
     def _vif_map(self, vm_ref, data):
+        if data.xapi_pool_uuid == self._host.pool_uuid:
+            # XAPI (xapi_vm_migrate.ml, assert_can_migrate) answers
+            # OPERATION_NOT_ALLOWED to any VIF mapping within one pool.
+            return {}
         vif_map = {}
         for vif in self._session.call('VM.get_VIFs', vm_ref):
             mac = self._session.call('VIF.get_MAC', vif)

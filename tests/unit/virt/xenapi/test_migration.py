@@ -88,6 +88,14 @@ class MigrationTestBase(base.XenAPIDriverTestCase):
                 migrate_data=over_rpc(plan))
         return at_conductor, calls
 
+    def vif(self):
+        return network_model.VIF(
+            id='0c7e7e6a-2f2b-4e7a-9b0e-2d7b1c7d0001',
+            address='fa:16:3e:00:00:01',
+            network=network_model.Network(id='net', bridge='xenbr0',
+                                          meta={'mtu': 1450}),
+            vnic_type=network_model.VNIC_TYPE_NORMAL)
+
     def rescue(self, drv, inst):
         drv.rescue(self.context, inst, inst.get_network_info(),
                    self.image_meta(base.RESCUE_IMAGE), 'pw', None, None)
@@ -202,6 +210,25 @@ class LocalStorageTest(MigrationTestBase):
         root = self.layout(vm)[0][1]
         self.assertEqual(b'GUEST-DATA', self.sim.vdi_bytes(root)[512:522])
 
+    def test_storage_migration_within_the_pool_with_interfaces(self):
+        # XAPI refuses any VIF mapping within one pool
+        # (OPERATION_NOT_ALLOWED): the VIFs keep their network.
+        src = self.local_driver('xs-a1')
+        dest = self.local_driver('xs-a2')
+        inst = self.make_instance(vifs=[self.vif()])
+        self.spawn(src, inst)
+        self.rescue(src, inst)
+        _stock, calls = self.migrate(src, dest, inst,
+                                     inst.get_network_info())
+        self.assertEqual(1, len(calls.posts), calls.recovers)
+        vm = self.the_vm(inst)
+        self.assertEqual('xs-a2', vm['resident_on'])
+        self.assertEqual([('fa:16:3e:00:00:01', self.sim.network_ref)],
+                         [(v['MAC'], v['network']) for v in vm['vifs']])
+        dest.unrescue(self.context, inst)
+        self.assertEqual(['fa:16:3e:00:00:01'],
+                         [v['MAC'] for v in self.the_vm(inst)['vifs']])
+
 
 class CrossPoolTest(MigrationTestBase):
 
@@ -211,14 +238,6 @@ class CrossPoolTest(MigrationTestBase):
                                           hosts=('xs-b1',))
         self.src = self.make_driver(xapi_host='xs-a1')
         self.dest = self.make_driver(sim=self.sim_b, xapi_host='xs-b1')
-
-    def vif(self):
-        return network_model.VIF(
-            id='0c7e7e6a-2f2b-4e7a-9b0e-2d7b1c7d0001',
-            address='fa:16:3e:00:00:01',
-            network=network_model.Network(id='net', bridge='xenbr0',
-                                          meta={'mtu': 1450}),
-            vnic_type=network_model.VNIC_TYPE_NORMAL)
 
     def test_rescued_server_and_its_disks_move_to_the_other_pool(self):
         inst = self.make_instance(swap=64, vifs=[self.vif()])
