@@ -10,38 +10,13 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Options of nova-rescue-lm (groups ``[rescue_lm]`` and ``[xenserver]``)."""
+"""The ``[xenserver]`` options: how the XenAPI driver reaches XAPI.
+
+Read only by nova-compute with ``compute_driver =
+rescue_lm.xenapi.XenAPIDriver``; the libvirt driver ignores them.
+"""
 
 from oslo_config import cfg
-
-rescue_lm_group = cfg.OptGroup(
-    'rescue_lm',
-    title='Live migration of rescued servers',
-    help="""
-Options of the nova-rescue-lm package, read by nova-compute on hosts that run
-``compute_driver = rescue_lm.libvirt.LibvirtDriver`` (or the XenAPI driver).
-""")
-
-rescue_lm_opts = [
-    cfg.BoolOpt(
-        'live_migrate_rescued',
-        default=True,
-        help="""
-Allow servers in RESCUE state on this compute node to be live-migrated.
-
-When enabled the driver reports the ``CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED``
-trait on this node's resource provider; when disabled it removes the trait,
-and the API then answers 400 to a live migration of a rescued server from or
-to this node (the scheduler will not pick it either). Rescue and unrescue keep
-working either way, always rebuilt from the database.
-
-Related options:
-
-* ``[DEFAULT] compute_driver`` must name a nova-rescue-lm driver for this
-  option to have any effect.
-"""),
-]
-
 
 xenserver_group = cfg.OptGroup(
     'xenserver',
@@ -143,17 +118,9 @@ interfaces are attached to when neutron names no bridge for the port.
 
 
 def register_opts(conf):
-    conf.register_group(rescue_lm_group)
-    conf.register_opts(rescue_lm_opts, group=rescue_lm_group)
     conf.register_group(xenserver_group)
     conf.register_opts(xenserver_opts, group=xenserver_group)
 
 
 def list_opts():
-    """Options for oslo-config-generator (namespace ``nova_rescue_lm``)."""
-    return [(rescue_lm_group, rescue_lm_opts),
-            (xenserver_group, xenserver_opts)]
-
-
-CONF = cfg.CONF
-register_opts(CONF)
+    return {xenserver_group: xenserver_opts}
