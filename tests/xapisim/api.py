@@ -58,6 +58,17 @@ ALLOWED_STATES = {
 }
 LIVE = ('Running', 'Paused')
 
+#: What a guest agent with PV drivers reports (xe-guest-utilities, the
+#: Windows PV tools): a driver version and every feature flag.
+GUEST_AGENT = {
+    'PV_drivers_version': {'major': '7', 'minor': '30', 'micro': '0',
+                           'build': '0'},
+    'os_version': {'distro': 'xapisim'},
+    'other': {'feature-suspend': '1', 'feature-shutdown': '1',
+              'feature-poweroff': '1', 'feature-reboot': '1',
+              'feature-vcpu-hotplug': '1', 'has-vendor-device': '0'},
+}
+
 
 def _now():
     return timeutils.utcnow().strftime('%Y%m%dT%H:%M:%SZ')
@@ -471,7 +482,8 @@ class Api(object):
         vifs = self._refs('VIF', VM=ref)
         allowed = [op for op, states in sorted(ALLOWED_STATES.items())
                    if rec['power_state'] in states
-                   and op not in rec['blocked_operations']]
+                   and op not in rec['blocked_operations']
+                   and self._feature_ok(ref, rec, op)]
         return {'VBDs': vbds, 'VIFs': vifs, 'allowed_operations': allowed}
 
     # ------------------------------------------------------------------
@@ -953,8 +965,11 @@ class Api(object):
             'VCPUs_number': fields.get('VCPUs_at_startup', 0)})
         return self.db.create('VM', fields)
 
-    def _check_op(self, vm, op):
-        """Blocked operations first, then the power state (XAPI's order)."""
+    def _check_op(self, vm, op, strict=True, features=True):
+        """Blocked operations first, then the power state (XAPI's order),
+        then what the guest supports (``strict``: see
+        ``_check_op_for_feature``).
+        """
         rec = self.db.get('VM', vm)
         if op in rec['blocked_operations']:
             raise XapiError('OPERATION_BLOCKED', vm,
@@ -977,7 +992,97 @@ class Api(object):
         if rec['is_control_domain']:
             raise XapiError('OPERATION_NOT_ALLOWED',
                             'This operation is not allowed on dom0')
+        if features:
+            self._check_op_for_feature(vm, rec, op, strict)
         return rec
+
+    def _check_op_for_feature(self, vm, rec, op, strict):
+        """xapi_vm_lifecycle.ml check_op_for_feature: what a running HVM
+        guest without PV drivers cannot do. ``strict`` is XAPI's: True
+        for everything but ``VM.pool_migrate`` with ``force``
+        (message_forwarding.ml passes ``~strict:(not force)`` there).
+        """
+        live = rec['power_state'] in LIVE
+        gm = (self.db.get('VM_guest_metrics', rec['guest_metrics'])
+              if self.db.exists('VM_guest_metrics', rec['guest_metrics'])
+              else None)
+        metrics = (self.db.get('VM_metrics', rec['metrics'])
+                   if self.db.exists('VM_metrics', rec['metrics']) else {})
+        booted_pv = metrics.get('current_domain_type') in (
+            'pv', 'pv_in_pvh', 'pvh')
+        # xapi_pv_driver_version.ml: drivers are there when the guest
+        # agent reported a numeric major and minor version.
+        version = gm['PV_drivers_version'] if gm else {}
+        has_drivers = all(version.get(k, '').isdigit()
+                          for k in ('major', 'minor'))
+        implicit = not live or booted_pv or has_drivers
+        other = gm['other'] if gm else {}
+
+        def lacks(feature):
+            return other.get(feature) != '1'
+
+        if op in ('suspend', 'checkpoint', 'pool_migrate',
+                  'migrate_send') and live:
+            if 'data-cant-suspend-reason' in other:
+                raise XapiError('VM_NON_SUSPENDABLE', vm,
+                                other['data-cant-suspend-reason'])
+            if not implicit and strict and lacks('feature-suspend'):
+                raise XapiError('VM_LACKS_FEATURE', vm)
+            return
+        if implicit:
+            return
+        if op == 'clean_shutdown' and strict and lacks(
+                'feature-shutdown') and lacks('feature-poweroff'):
+            raise XapiError('VM_LACKS_FEATURE', vm)
+        if op == 'clean_reboot' and strict and lacks(
+                'feature-shutdown') and lacks('feature-reboot'):
+            raise XapiError('VM_LACKS_FEATURE', vm)
+        if op == 'changing_VCPUs_live' and lacks('feature-vcpu-hotplug'):
+            raise XapiError('VM_LACKS_FEATURE', vm)
+
+    def _feature_ok(self, vm, rec, op):
+        """For allowed_operations, computed strict (xapi_vm_lifecycle.ml
+        update_allowed_operations).
+        """
+        try:
+            self._check_op_for_feature(vm, rec, op, True)
+        except XapiError:
+            return False
+        return True
+
+    def _report_guest_agent(self, vm, rec):
+        """After a boot: the guest agent's report, if the guest has one
+        (``Simulator(guest_agent=...)``, ``sim.set_guest_agent``). XAPI
+        drops a VM's guest metrics when it starts (xapi_vm.ml) and the
+        agent in the guest writes them again.
+        """
+        self._drop_guest_metrics(rec)
+        agent = self.config.guest_agent
+        if callable(agent):
+            agent = agent(rec)
+        if agent:
+            self.set_guest_metrics(vm, GUEST_AGENT)
+
+    def set_guest_metrics(self, vm, report):
+        """Guest metrics as an agent reports them: ``report`` has
+        ``PV_drivers_version`` and ``other`` (features); None: no agent.
+        """
+        rec = self.db.get('VM', vm)
+        self._drop_guest_metrics(rec)
+        if report is not None:
+            rec['guest_metrics'] = self.db.create('VM_guest_metrics', {
+                'PV_drivers_version': dict(report.get(
+                    'PV_drivers_version', {})),
+                'PV_drivers_detected': bool(report.get(
+                    'PV_drivers_version')),
+                'other': dict(report.get('other', {})),
+                'os_version': dict(report.get('os_version', {})),
+                'last_updated': _now(), 'live': True})
+
+    def _drop_guest_metrics(self, rec):
+        if self.db.exists('VM_guest_metrics', rec['guest_metrics']):
+            self.db.destroy('VM_guest_metrics', rec['guest_metrics'])
+        rec['guest_metrics'] = NULL_REF
 
     def vm_destroy(self, vm):
         rec = self._check_op(vm, 'destroy')
@@ -987,6 +1092,7 @@ class Api(object):
             self.db.destroy('VIF', vif)
         if self.db.exists('VM_metrics', rec['metrics']):
             self.db.destroy('VM_metrics', rec['metrics'])
+        self._drop_guest_metrics(rec)
         self.db.destroy('VM', vm)
         return ''
 
@@ -1039,6 +1145,7 @@ class Api(object):
         for vif, vifrec in self.db.where('VIF', VM=vm):
             vifrec['currently_attached'] = True
         self._update_metrics(rec)
+        self._report_guest_agent(vm, rec)
 
     def _update_metrics(self, rec):
         if self.db.exists('VM_metrics', rec['metrics']):
@@ -1188,7 +1295,9 @@ class Api(object):
     # migration within the pool
 
     def vm_pool_migrate(self, vm, host, options):
-        rec = self._check_op(vm, 'pool_migrate')
+        options = options if isinstance(options, dict) else {}
+        force = str(options.get('force', 'false')).lower() == 'true'
+        rec = self._check_op(vm, 'pool_migrate', strict=not force)
         self.db.get('host', host)
         self.assert_can_boot_here(vm, host)
         rec['resident_on'] = host

@@ -110,13 +110,19 @@ class _Plan(object):
     pass
 
 
-def _prepare(api, vm, dest, vdi_map, vif_map, options):
-    """Source-side checks (XAPI's order) and the payload; lock held."""
+def _prepare(api, vm, dest, vdi_map, vif_map, options, sending=False):
+    """Source-side checks (XAPI's order) and the payload; lock held.
+
+    ``sending``: VM.migrate_send, which message_forwarding.ml wraps in
+    ``with_vm_operation`` (strict: a running HVM guest without PV drivers
+    or feature-suspend is VM_LACKS_FEATURE, whatever the options say);
+    VM.assert_can_migrate does not check the guest's features.
+    """
     _check_token(dest)
     options = options if isinstance(options, dict) else {}
     vdi_map = vdi_map if isinstance(vdi_map, dict) else {}
     vif_map = vif_map if isinstance(vif_map, dict) else {}
-    rec = api._check_op(vm, 'migrate_send')
+    rec = api._check_op(vm, 'migrate_send', features=sending)
     plan = _Plan()
     plan.vm = vm
     plan.rec = rec
@@ -205,7 +211,8 @@ def assert_can_migrate(api, vm, dest, vdi_map, vif_map, options):
 
 def migrate_send(api, vm, dest, vdi_map, vif_map, options):
     with api.lock:
-        plan = _prepare(api, vm, dest, vdi_map, vif_map, options)
+        plan = _prepare(api, vm, dest, vdi_map, vif_map, options,
+                        sending=True)
         if plan.intra:
             return _intra_pool(api, plan, dest['host'])
         op_ref = model.new_ref()

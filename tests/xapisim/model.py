@@ -222,6 +222,14 @@ SPECS = {
             'hvm', 'pv', 'pv_in_pvh', 'pvh', 'unspecified')),
         'NVRAM': f(M, rw=True), 'pending_guidances': f(L),
     },
+    'VM_guest_metrics': {
+        'os_version': f(M), 'PV_drivers_version': f(M),
+        'PV_drivers_up_to_date': f(B), 'PV_drivers_detected': f(B),
+        'memory': f(M), 'disks': f(M), 'networks': f(M), 'other': f(M),
+        'last_updated': f(D), 'other_config': f(M, rw=True), 'live': f(B),
+        'can_use_hotplug_vbd': f(S, 'unspecified'),
+        'can_use_hotplug_vif': f(S, 'unspecified'),
+    },
     'VM_metrics': {
         'memory_actual': f(I), 'VCPUs_number': f(I),
         'VCPUs_utilisation': f(M), 'state': f(L), 'start_time': f(D),

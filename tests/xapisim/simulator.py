@@ -26,12 +26,17 @@ class Simulator(object):
     lacks a field XAPI requires; by default such fields get a default and
     their names are collected in ``omitted_fields`` (e.g.
     ``'VM.PV_args'``) so a test can assert a driver sends full records.
+
+    ``guest_agent``: whether a guest, once started, runs an agent with PV
+    drivers that advertises every feature (True), none does (False), or
+    a callable given the VM's record deciding for each VM; see
+    ``set_guest_agent`` and ``Api._check_op_for_feature``.
     """
 
     def __init__(self, pool_name='pool', hosts=('host-1',),
                  host_memory_mb=16384, host_cpus=8, shared_sr=True,
                  sr_size_gb=200, username='root', password='secret',
-                 strict_create=False):
+                 strict_create=False, guest_agent=True):
         self.pool_name = pool_name
         self.hosts = tuple(hosts)
         self.host_memory_mb = host_memory_mb
@@ -41,6 +46,7 @@ class Simulator(object):
         self.username = username
         self.password = password
         self.strict_create = strict_create
+        self.guest_agent = guest_agent
         self.faults = faults_mod.Faults()
         self.api = api_mod.Api(self, self.faults)
         self._endpoints = {}
@@ -188,6 +194,22 @@ class Simulator(object):
     def omitted_fields(self):
         with self.api.lock:
             return set(self.api.omitted_fields)
+
+    def set_guest_agent(self, vm_uuid, present=True, **report):
+        """What the guest agent of a running VM reports from now on.
+
+        ``present=False``: no agent (no PV drivers, no features), as in a
+        guest booted from an image without the guest tools. ``report``
+        replaces parts of ``api.GUEST_AGENT`` (``other={...}`` for the
+        feature flags, ``PV_drivers_version={}`` for none).
+        """
+        with self.api.lock:
+            ref = self.api.db.by_uuid('VM', vm_uuid)
+            agent = None
+            if present:
+                agent = dict(api_mod.GUEST_AGENT)
+                agent.update(report)
+            self.api.set_guest_metrics(ref, agent)
 
     def expire_sessions(self):
         """Invalidate every session, as a XAPI restart or timeout would."""

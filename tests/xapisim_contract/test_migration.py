@@ -384,3 +384,93 @@ class CrossPoolMigrateTest(base.ContractTestCase):
         self.assertNotEqual(uuid, new_uuid)
         self.assertEqual('Halted', self.x.VM.get_power_state(vm))
         self.assertEqual(self.default_sr, self.x.VDI.get_SR(root))
+
+
+class GuestFeaturesTest(base.ContractTestCase):
+    """A running HVM guest without PV drivers (no guest agent), as a
+    rescue image often is: xapi_vm_lifecycle.ml check_op_for_feature,
+    message_forwarding.ml (``~strict:(not force)`` for pool_migrate only).
+    The contract tests' VMs boot no operating system, so on a real pool
+    they have no agent either.
+    """
+
+    SIM_KWARGS = {'guest_agent': False}
+
+    def setUp(self):
+        super().setUp()
+        self.h1, self.h2 = self.need_hosts(2)[:2]
+        shared = [sr for sr, rec in self.x.SR.get_all_records().items()
+                  if rec['shared'] and rec['content_type'] == 'user']
+        if not shared:
+            self.skipTest('the pool has no shared SR')
+        self.sr = shared[0]
+        self.vm = self.create_vm()
+        self.vdi = self.create_vdi(sr=self.sr)
+        self.attach(self.vm, self.vdi, '0', bootable=True)
+        self.x.VM.start_on(self.vm, self.h1, False, False)
+
+    def test_live_pool_migrate_is_refused(self):
+        self.assertEqual(['VM_LACKS_FEATURE', self.vm], self.assertFailure(
+            'VM_LACKS_FEATURE', self.x.VM.pool_migrate, self.vm, self.h2,
+            {'live': 'true'}))
+        self.assertEqual(self.h1, self.x.VM.get_resident_on(self.vm))
+        self.assertNotIn('pool_migrate',
+                         self.x.VM.get_allowed_operations(self.vm))
+
+    def test_pool_migrate_with_force_is_not_refused(self):
+        self.sim_only('moves a guest without PV drivers on a real pool')
+        self.x.VM.pool_migrate(self.vm, self.h2, {'force': 'true'})
+        self.assertEqual(self.h2, self.x.VM.get_resident_on(self.vm))
+
+    def test_migrate_send_is_refused_whatever_the_options(self):
+        token = self.x.host.migrate_receive(self.h2, self.network(), {})
+        vdi_map = {self.vdi: self.sr}
+        # assert_can_migrate does not look at the guest's features...
+        self.x.VM.assert_can_migrate(self.vm, token, True, vdi_map, {}, {})
+        # ...VM.migrate_send does, and force does not change that.
+        for options in ({}, {'force': 'true'}):
+            self.assertEqual(['VM_LACKS_FEATURE', self.vm],
+                             self.assertFailure(
+                                 'VM_LACKS_FEATURE', self.x.VM.migrate_send,
+                                 self.vm, token, True, vdi_map, {},
+                                 options))
+        self.assertEqual(self.h1, self.x.VM.get_resident_on(self.vm))
+
+    def test_clean_shutdown_and_reboot_are_refused(self):
+        for call in (self.x.VM.clean_shutdown, self.x.VM.clean_reboot):
+            self.assertEqual(['VM_LACKS_FEATURE', self.vm],
+                             self.assertFailure('VM_LACKS_FEATURE', call,
+                                                self.vm))
+        self.assertEqual('Running', self.x.VM.get_power_state(self.vm))
+        self.x.VM.hard_shutdown(self.vm)
+        self.assertEqual('Halted', self.x.VM.get_power_state(self.vm))
+
+    def test_a_guest_agent_lifts_it(self):
+        self.sim_only('needs a guest agent in the guest')
+        uuid = self.x.VM.get_uuid(self.vm)
+        # PV drivers imply every feature.
+        self.sim.set_guest_agent(uuid, other={})
+        self.x.VM.pool_migrate(self.vm, self.h2, {})
+        # No drivers, but the guest says it can suspend.
+        self.sim.set_guest_agent(uuid, PV_drivers_version={},
+                                 other={'feature-suspend': '1'})
+        self.x.VM.pool_migrate(self.vm, self.h1, {})
+        self.assertEqual(self.h1, self.x.VM.get_resident_on(self.vm))
+        # feature-suspend says nothing about a clean reboot.
+        self.assertFailure('VM_LACKS_FEATURE', self.x.VM.clean_reboot,
+                           self.vm)
+        self.sim.set_guest_agent(uuid, other={'data-cant-suspend-reason':
+                                              'UEFI'})
+        self.assertEqual(['VM_NON_SUSPENDABLE', self.vm, 'UEFI'],
+                         self.assertFailure(
+                             'VM_NON_SUSPENDABLE', self.x.VM.pool_migrate,
+                             self.vm, self.h2, {'force': 'true'}))
+
+    def test_a_pv_guest_needs_no_agent(self):
+        self.sim_only('boots a PV guest without a kernel')
+        vm = self.create_vm(name='pv', HVM_boot_policy='',
+                            PV_bootloader='pygrub')
+        self.attach(vm, self.create_vdi(sr=self.sr), '0', bootable=True)
+        self.x.VM.start_on(vm, self.h1, False, False)
+        self.x.VM.pool_migrate(vm, self.h2, {})
+        self.x.VM.clean_shutdown(vm)

@@ -154,6 +154,7 @@ class MigrationOps:
             raise exception.MigrationPreCheckError(reason=_(
                 'the instance has no VM in the pool of XAPI host %s')
                 % self._host.name)
+        self._assert_guest_can_move(instance, vm_ref, rec)
         if data.xapi_pool_uuid == self._host.pool_uuid:
             if not data.storage_migration:
                 self._destination_host_ref(data)
@@ -170,6 +171,65 @@ class MigrationOps:
             raise exception.MigrationPreCheckError(reason=_(
                 'XAPI refuses to migrate the VM: %s') % exc)
         return data
+
+    def _assert_guest_can_move(self, instance, vm_ref, rec):
+        """Refuse a running HVM guest without PV drivers or feature-suspend.
+
+        XAPI refuses to live-migrate such a guest (VM_LACKS_FEATURE;
+        xen-api xapi_vm_lifecycle.ml check_op_for_feature), but only once
+        VM.pool_migrate or VM.migrate_send runs: VM.assert_can_migrate does
+        not look. A rescue image often has no guest tools, so this is
+        checked here, before anything moves, with the same rules: a guest
+        that booted PV, or whose agent reports PV drivers or
+        feature-suspend, may move; one that reports
+        data-cant-suspend-reason may not (VM_NON_SUSPENDABLE). The driver
+        does not use pool_migrate's ``force``, which would skip this and
+        XAPI's CPU compatibility check, and which migrate_send lacks.
+        """
+        if rec['power_state'] not in ('Running', 'Paused'):
+            return
+        call = self._session.call
+        if not records.is_null(rec['metrics']):
+            try:
+                domain = call('VM_metrics.get_current_domain_type',
+                              rec['metrics'])
+            except xenapi_session.Failure:
+                domain = None
+            if domain in ('pv', 'pv_in_pvh', 'pvh'):
+                return
+        guest = {}
+        if not records.is_null(rec['guest_metrics']):
+            try:
+                guest = call('VM_guest_metrics.get_record',
+                             rec['guest_metrics'])
+            except xenapi_session.Failure:
+                guest = {}
+        other = guest.get('other') or {}
+        version = guest.get('PV_drivers_version') or {}
+        role = (_('its rescue VM') if records.role_of(rec) ==
+                records.ROLE_RESCUE else _('its VM'))
+        if other.get('data-cant-suspend-reason'):
+            raise exception.MigrationPreCheckError(reason=_(
+                'XAPI cannot live-migrate %(role)s %(vm)s: the guest says it '
+                'cannot be suspended (%(why)s; VM_NON_SUSPENDABLE)') % {
+                    'role': role, 'vm': rec['uuid'],
+                    'why': other['data-cant-suspend-reason']})
+        drivers = all(str(version.get(key, '')).isdigit()
+                      for key in ('major', 'minor'))
+        if drivers or other.get('feature-suspend') == '1':
+            return
+        hint = (_('Rescue the server from an image with the XenServer or '
+                  'XCP-ng guest tools, or unrescue it before migrating.')
+                if records.role_of(rec) == records.ROLE_RESCUE else
+                _('Run the XenServer or XCP-ng guest tools in the guest.'))
+        LOG.warning('Refusing to live-migrate VM %s: an HVM guest without '
+                    'PV drivers or feature-suspend', vm_ref,
+                    instance=instance)
+        raise exception.MigrationPreCheckError(reason=_(
+            'XAPI cannot live-migrate %(role)s %(vm)s: the guest runs HVM '
+            'without PV drivers and does not advertise feature-suspend '
+            '(VM_LACKS_FEATURE). %(hint)s') % {
+                'role': role, 'vm': rec['uuid'], 'hint': hint})
 
     def migrate(self, instance, data):
         """Move the VM; returns when XAPI has moved it (or raises)."""

@@ -252,6 +252,58 @@ class TestRollback(base.XenAPITestBase):
         self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
 
 
+class TestGuestWithoutPVDrivers(base.XenAPITestBase):
+    """Rescue images without the guest tools: XAPI's VM_LACKS_FEATURE."""
+
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        # Servers' own images have the guest tools, rescue images not.
+        self.sim = self.start_pool(
+            'pool-a', ('xs-a1', 'xs-a2'), guest_agent=lambda vm: vm[
+                'other_config'].get('nova_rescue_lm_role') != 'rescue')
+        self.start_compute('cmp-a1', self.sim, 'xs-a1')
+        self.start_compute('cmp-a2', self.sim, 'xs-a2')
+
+    def test_rescued_server_is_refused_before_anything_moves(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._rescue_server(server)
+        resp = self._live_migrate_action(server, host='cmp-a2')
+        self.assertEqual(202, resp.status)
+        self._wait_for_migration_status(server, ['error'])
+        self._wait_for_instance_action_event(
+            server, 'live-migration', 'conductor_live_migrate_instance',
+            'Error')
+        # nova's scheduler tried the requested host, whose pre-check gave
+        # the reason; the API says NoValidHost, the conductor's log why.
+        self.assertIn('(VM_LACKS_FEATURE). Rescue the server from an image',
+                      self.stdlog.logger.output)
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a1', self._host_of(server))
+        self.assertEqual(0, self.sim.faults.count('VM.pool_migrate'))
+        self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
+        # Unrescued (the server's own guest has the tools), it moves.
+        server = self._unrescue_server(server)
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['completed'])
+        self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
+
+    def test_stop_and_soft_reboot_fall_back_without_the_guest_tools(self):
+        server = self._create_server(host='cmp-a1', networks='none')
+        self.sim.set_guest_agent(self.the_vm(server)[1]['uuid'],
+                                 present=False)
+        self._reboot_server(server)
+        self.assertEqual(1, self.sim.faults.count('VM.clean_reboot'))
+        vm = self.the_vm(server)[1]
+        self.assertEqual(('Running', 'xs-a1'), (vm['power_state'],
+                                                vm['resident_on']))
+        self.sim.set_guest_agent(vm['uuid'], present=False)
+        server = self._stop_server(server)
+        self.assertEqual(1, self.sim.faults.count('VM.clean_shutdown'))
+        self.assertEqual('Halted', self.the_vm(server)[1]['power_state'])
+
+
 def _start_two_pools(test):
     """Computes cmp-a1 and cmp-b1, each alone in its own pool."""
     test.flags(live_migration_wait_for_vif_plug=False, group='compute')

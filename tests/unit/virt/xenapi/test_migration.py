@@ -148,6 +148,40 @@ class WithinPoolTest(MigrationTestBase):
         self.src.unrescue(self.context, inst)
         self.assertEqual('xs-a1', self.the_vm(inst)['resident_on'])
 
+    def test_rescue_guest_without_pv_drivers_is_refused_up_front(self):
+        # XAPI would refuse VM.pool_migrate with VM_LACKS_FEATURE; the
+        # source's pre-check says so before anything moves.
+        inst = self.spawn(self.src, self.make_instance())
+        self.rescue(self.src, inst)
+        self.sim.set_guest_agent(self.the_vm(inst)['uuid'], present=False)
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        exc = self.assertRaises(exception.MigrationPreCheckError,
+                                self.src.check_can_live_migrate_source,
+                                self.context, inst, over_rpc(checked))
+        self.assertIn('VM_LACKS_FEATURE', str(exc))
+        self.assertIn('rescue VM', str(exc))
+        self.assertEqual(0, self.sim.faults.count('VM.pool_migrate'))
+        self.assertEqual('xs-a1', self.the_vm(inst)['resident_on'])
+        # feature-suspend alone is enough, as for XAPI.
+        self.sim.set_guest_agent(self.the_vm(inst)['uuid'],
+                                 PV_drivers_version={},
+                                 other={'feature-suspend': '1'})
+        _stock, calls = self.migrate(self.src, self.dest, inst)
+        self.assertEqual(1, len(calls.posts), calls.recovers)
+        self.assertEqual('xs-a2', self.the_vm(inst)['resident_on'])
+
+    def test_guest_that_cannot_suspend_is_refused_up_front(self):
+        inst = self.spawn(self.src, self.make_instance())
+        self.sim.set_guest_agent(self.the_vm(inst)['uuid'], other={
+            'data-cant-suspend-reason': 'UEFI variables'})
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        exc = self.assertRaises(exception.MigrationPreCheckError,
+                                self.src.check_can_live_migrate_source,
+                                self.context, inst, over_rpc(checked))
+        self.assertIn('VM_NON_SUSPENDABLE', str(exc))
+
     def test_destination_memory_is_checked_by_xapi(self):
         inst = self.spawn(self.src, self.make_instance())
         self.sim.faults.inject('VM.pool_migrate',
@@ -320,6 +354,20 @@ class CrossPoolTest(MigrationTestBase):
                           self.src.check_can_live_migrate_source,
                           self.context, inst, over_rpc(checked))
         self.assertEqual('xs-a1', self.the_vm(inst)['resident_on'])
+
+    def test_guest_without_pv_drivers_is_refused_before_migrate_send(self):
+        inst = self.spawn(self.src, self.make_instance())
+        self.sim.set_guest_agent(self.the_vm(inst)['uuid'], present=False)
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        self.addCleanup(self.dest.cleanup_live_migration_destination_check,
+                        self.context, checked)
+        exc = self.assertRaises(exception.MigrationPreCheckError,
+                                self.src.check_can_live_migrate_source,
+                                self.context, inst, over_rpc(checked))
+        self.assertIn('VM_LACKS_FEATURE', str(exc))
+        self.assertEqual(0, self.sim.faults.count('VM.migrate_send'))
+        self.assertEqual([], self.vms_of(inst, self.sim_b))
 
     def test_check_time_session_is_logged_out(self):
         inst = self.spawn(self.src, self.make_instance())

@@ -302,17 +302,19 @@ class RescueTest(base.XenAPIDriverTestCase):
         self.assertEqual(vm['ref'], self.the_vm(self.inst)['ref'])
 
     def test_guest_without_shutdown_support_is_shut_down_hard(self):
-        # XAPI refuses a clean shutdown to a guest without PV drivers.
-        self.sim.faults.inject('VM.clean_shutdown',
-                               code='VM_LACKS_FEATURE_SHUTDOWN',
-                               params=[self.the_vm(self.inst)['ref']])
+        # XAPI refuses a clean shutdown to a running HVM guest without PV
+        # drivers (VM_LACKS_FEATURE): the driver shuts it down hard.
+        vm = self.the_vm(self.inst)
+        self.sim.set_guest_agent(vm['uuid'], present=False)
         self.driver.power_off(self.inst, timeout=30)
+        self.assertEqual(1, self.sim.faults.count('VM.clean_shutdown'))
         self.assertEqual(1, self.sim.faults.count('VM.hard_shutdown'))
         self.assertEqual('Halted', self.the_vm(self.inst)['power_state'])
 
     def test_guest_without_reboot_support_is_rebuilt(self):
-        self.sim.faults.inject('VM.clean_reboot',
-                               code='VM_LACKS_FEATURE',
-                               params=[self.the_vm(self.inst)['ref']])
+        vm = self.the_vm(self.inst)
+        self.sim.set_guest_agent(vm['uuid'], present=False)
         self.driver.reboot(self.context, self.inst, [], 'SOFT')
+        self.assertEqual(1, self.sim.faults.count('VM.clean_reboot'))
         self.assert_unrescued()
+        self.assertEqual('Running', self.the_vm(self.inst)['power_state'])
