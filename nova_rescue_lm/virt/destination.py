@@ -26,9 +26,11 @@ the destination's resources for the server, so the server's own allocations
 name the destination's compute node (its provider uuid is the node's uuid).
 """
 
+from futurist import waiters
 from keystoneauth1 import exceptions as ks_exc
 from nova import exception
 from nova import objects
+from nova import thread_pool_factory
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.i18n import _
@@ -41,7 +43,22 @@ def _refuse(instance, why):
         "%s; the rescued server stays where it is") % why)
 
 
+def _traits(reportclient, context, uuid):
+    """A provider's traits, or the error reading them raised."""
+    try:
+        return reportclient.get_provider_traits(context, uuid).traits
+    except (exception.ResourceProviderTraitRetrievalFailed,
+            ks_exc.ClientException) as e:
+        return e
+
+
 def _destination_nodes(context, instance, reportclient):
+    """``[(node, traits or error)]`` of the destination's compute nodes.
+
+    The traits of every provider the server's allocations name are read
+    while the conductor tells which of them are compute nodes (one
+    placement request each, all at once).
+    """
     try:
         allocations = reportclient.get_allocs_for_consumer(
             context, instance.uuid)['allocations']
@@ -49,12 +66,17 @@ def _destination_nodes(context, instance, reportclient):
             ks_exc.ClientException) as e:
         _refuse(instance, _('placement could not tell which compute node is '
                             'the destination (%s)') % e)
-    nodes = [node for node in objects.ComputeNodeList.get_all_by_uuids(
-        context, list(allocations)) if node.host != instance.host]
+    reads = {uuid: thread_pool_factory.spawn(
+        _traits, reportclient, context, uuid) for uuid in allocations}
+    try:
+        nodes = [node for node in objects.ComputeNodeList.get_all_by_uuids(
+            context, list(allocations)) if node.host != instance.host]
+    finally:
+        waiters.wait_for_all(reads.values())
     if not nodes:
         _refuse(instance, _('no destination compute node holds resources '
                             'for it in placement to check'))
-    return nodes
+    return [(node, reads[node.uuid].result()) for node in nodes]
 
 
 def refuse_unproven(context, instance, virtapi, source_capable):
@@ -66,19 +88,15 @@ def refuse_unproven(context, instance, virtapi, source_capable):
     :param virtapi: the driver's ``virtapi`` (nova-compute's report client)
     :param source_capable: whether this compute's driver has the capability.
     """
-    reportclient = virtapi.reportclient
     if not source_capable:
         _refuse(instance, _('source %s: live migration of rescued servers '
                             'is switched off there') % instance.host)
-    for node in _destination_nodes(context, instance, reportclient):
-        try:
-            traits = reportclient.get_provider_traits(
-                context, node.uuid).traits
-        except (exception.ResourceProviderTraitRetrievalFailed,
-                ks_exc.ClientException) as e:
+    for node, traits in _destination_nodes(context, instance,
+                                           virtapi.reportclient):
+        if isinstance(traits, Exception):
             _refuse(instance, _('destination node %(node)s: its traits could '
                                 'not be read from placement (%(e)s)') %
-                    {'node': node.hypervisor_hostname, 'e': e})
+                    {'node': node.hypervisor_hostname, 'e': traits})
         why = capability.unproven(traits, node.stats)
         if why:
             _refuse(instance, _('destination node %(node)s: %(why)s') %

@@ -12,6 +12,7 @@
 
 """The source compute's proof of the destination, before anything moves."""
 
+import threading
 from unittest import mock
 
 import fixtures
@@ -43,7 +44,7 @@ class RefuseUnprovenTest(test.NoDBTestCase):
                 hypervisor_hostname='dest-node',
                 stats=capability.stats_marker(True)),
         }
-        self.useFixture(fixtures_by_uuids(self.nodes))
+        self.lookup = self.useFixture(fixtures_by_uuids(self.nodes)).mock
         self.client = mock.Mock()
         # The conductor moved the source allocation to the migration and
         # claimed the destination for the server (plus a sharing provider).
@@ -65,8 +66,32 @@ class RefuseUnprovenTest(test.NoDBTestCase):
 
     def test_capable_destination_passes(self):
         self._check()
-        self.client.get_provider_traits.assert_called_once_with(
-            self.context, uuids.dest)
+        # every provider of the allocations, once
+        self.assertCountEqual(
+            [mock.call(self.context, uuids.dest),
+             mock.call(self.context, uuids.shared_disk)],
+            self.client.get_provider_traits.call_args_list)
+
+    def test_traits_read_while_the_nodes_are_looked_up(self):
+        """One round trip less: placement is asked about the providers
+        while the conductor says which are compute nodes.
+        """
+        asked = threading.Event()
+        traits = self.client.get_provider_traits.return_value
+
+        def read(context, uuid):
+            asked.set()
+            return traits
+        self.client.get_provider_traits.side_effect = read
+        lookup = self.lookup.side_effect
+        placement_asked_first = []
+
+        def get_all_by_uuids(context, node_uuids):
+            placement_asked_first.append(asked.wait(10))
+            return lookup(context, node_uuids)
+        self.lookup.side_effect = get_all_by_uuids
+        self._check()
+        self.assertEqual([True], placement_asked_first)
 
     def test_stale_trait_refused(self):
         self.nodes[uuids.dest].stats = {'failed_builds': '0'}
