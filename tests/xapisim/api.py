@@ -23,6 +23,7 @@ xapi_host.ml); each check cites the XAPI error it mirrors.
 """
 
 import threading
+import time
 import uuid
 from xml.sax import saxutils
 
@@ -121,6 +122,8 @@ class Api(object):
         self.vdi_data = {}
         self.omitted_fields = set()
         self.port = None
+        #: Tasks of Async calls still running.
+        self.running_tasks = set()
         self.methods = {}
         self._register_generic()
         self._register()
@@ -260,9 +263,12 @@ class Api(object):
             session = params.pop(0)
             with self.lock:
                 self._check_session(session)
-        self.faults.check(method)
         if is_async:
-            return self._run_async(name, m, session, params)
+            # An Async call answers with its task at once; what the method
+            # then does or fails with, injected faults included, lands in
+            # the task (xen-api's Server_helpers run it in the background).
+            return self._run_async(method, name, m, session, params)
+        self.faults.check(method)
         return self._invoke(m, session, params)
 
     @property
@@ -277,14 +283,22 @@ class Api(object):
                 return m.fn(*params)
         return m.fn(*params)
 
-    def _run_async(self, name, m, session, params):
+    @property
+    def _task(self):
+        """The task of the Async call this thread is running, if any."""
+        return getattr(self._local, 'task', None)
+
+    def _run_async(self, method, name, m, session, params):
         with self.lock:
             task = self.db.create('task', {
                 'name_label': 'Async.%s' % name, 'created': _now(),
                 'resident_on': self.master})
+            self.running_tasks.add(task)
 
         def run():
+            self._local.task = task
             try:
+                self.faults.check(method)
                 value = self._invoke(m, session, params)
             except XapiError as e:
                 self._finish_task(task, 'failure', error=e.description)
@@ -293,6 +307,9 @@ class Api(object):
                                   error=['INTERNAL_ERROR', str(e)])
             else:
                 self._finish_task(task, 'success', value=value)
+            finally:
+                with self.lock:
+                    self.running_tasks.discard(task)
 
         threading.Thread(target=run, name='xapisim-task', daemon=True).start()
         return task
@@ -582,7 +599,7 @@ class Api(object):
         add('VM.set_VCPUs_number_live', self.vm_set_vcpus_live, 2)
         add('VM.get_allowed_VBD_devices', self.vm_allowed_vbd_devices, 1)
         add('VM.get_allowed_VIF_devices', self.vm_allowed_vif_devices, 1)
-        add('VM.pool_migrate', self.vm_pool_migrate, 3)
+        add('VM.pool_migrate', self.vm_pool_migrate, 3, locked=False)
         add('VM.assert_can_migrate', self.vm_assert_can_migrate, 6, nopt=2,
             locked=False)
         add('VM.migrate_send', self.vm_migrate_send, 6, nopt=2,
@@ -693,10 +710,20 @@ class Api(object):
             'created': _now(), 'resident_on': self.master})
 
     def task_cancel(self, task):
+        """xapi_task.ml: cancelling asks; an operation past the point
+        where it can stop finishes anyway. The simulator's operations
+        never stop: the task of a running Async call only records the
+        request (``current_operations``) and ends as its operation does.
+        A task nothing runs behind (``task.create``) is cancelled.
+        """
         rec = self.db.get('task', task)
-        if rec['status'] == 'pending':
-            rec['status'] = 'cancelled'
-            rec['finished'] = _now()
+        if rec['status'] != 'pending':
+            return ''
+        if task in self.running_tasks:
+            rec['current_operations'][model.new_ref()] = 'cancel'
+            return ''
+        rec['status'] = 'cancelled'
+        rec['finished'] = _now()
         return ''
 
     # ------------------------------------------------------------------
@@ -1295,14 +1322,38 @@ class Api(object):
     # migration within the pool
 
     def vm_pool_migrate(self, vm, host, options):
+        """Called without the lock: the move takes
+        ``Simulator.migration_seconds``, during which the VM stays on its
+        host with the operation in ``current_operations`` (XAPI's
+        with_vm_operation, xapi_vm_helpers.ml), as a live migration does.
+        """
         options = options if isinstance(options, dict) else {}
         force = str(options.get('force', 'false')).lower() == 'true'
-        rec = self._check_op(vm, 'pool_migrate', strict=not force)
-        self.db.get('host', host)
-        self.assert_can_boot_here(vm, host)
-        rec['resident_on'] = host
-        rec['domid'] = self._next_domid()
+        with self.lock:
+            rec = self._check_op(vm, 'pool_migrate', strict=not force)
+            self.db.get('host', host)
+            self.assert_can_boot_here(vm, host)
+            op_ref = self._task or model.new_ref()
+            rec['current_operations'][op_ref] = 'pool_migrate'
+        try:
+            self.migration_pause()
+            with self.lock:
+                rec = self.db.get('VM', vm)
+                self.assert_can_boot_here(vm, host)
+                rec['resident_on'] = host
+                rec['domid'] = self._next_domid()
+        finally:
+            with self.lock:
+                if self.db.exists('VM', vm):
+                    self.db.get('VM', vm)['current_operations'].pop(
+                        op_ref, None)
         return ''
+
+    def migration_pause(self):
+        """How long a live migration takes (outside the lock)."""
+        seconds = getattr(self.config, 'migration_seconds', 0)
+        if seconds:
+            time.sleep(seconds)
 
     # ------------------------------------------------------------------
     # migration between pools (see migration.py for the sending side)

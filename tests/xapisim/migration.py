@@ -215,12 +215,13 @@ def migrate_send(api, vm, dest, vdi_map, vif_map, options):
                         sending=True)
         if plan.intra:
             return _intra_pool(api, plan, dest['host'])
-        op_ref = model.new_ref()
+        op_ref = api._task or model.new_ref()
         plan.rec['current_operations'][op_ref] = 'migrate_send'
         payload = model.to_wire(plan.payload)
     remote = _Remote(dest)
     try:
         remote.call('xapisim.receive_check', payload)
+        api.migration_pause()
         created = {}
         try:
             for vdi, _ in plan.vdis:

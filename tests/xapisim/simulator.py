@@ -47,6 +47,9 @@ class Simulator(object):
         self.password = password
         self.strict_create = strict_create
         self.guest_agent = guest_agent
+        #: Seconds a live migration (VM.pool_migrate, cross-pool
+        #: VM.migrate_send) takes; the VM shows the operation meanwhile.
+        self.migration_seconds = 0
         self.faults = faults_mod.Faults()
         self.api = api_mod.Api(self, self.faults)
         self._endpoints = {}

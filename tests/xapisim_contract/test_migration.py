@@ -98,6 +98,41 @@ class PoolMigrateTest(base.ContractTestCase):
         self.x.VM.pool_migrate(vm, h2, {})
         self.assertEqual(h2, self.x.VM.get_resident_on(vm))
 
+    def test_async_pool_migrate_outlives_its_cancelled_task(self):
+        # xapi_task.ml: task.cancel only asks; a migration that goes on
+        # shows in the VM's current_operations and completes.
+        self.sim_only('needs a migration that takes a known time')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        vm = self._running_vm(h1, sr=self._shared_sr())
+        self.sim.migration_seconds = 0.5
+        self.addCleanup(setattr, self.sim, 'migration_seconds', 0)
+        task = self.x.Async.VM.pool_migrate(vm, h2, {'live': 'true'})
+        deadline = time.monotonic() + 10
+        while (not self.x.VM.get_current_operations(vm) and
+               time.monotonic() < deadline):
+            time.sleep(0.01)
+        self.assertEqual({task: 'pool_migrate'},
+                         self.x.VM.get_current_operations(vm))
+        self.assertEqual(h1, self.x.VM.get_resident_on(vm))
+        self.assertFailure('OTHER_OPERATION_IN_PROGRESS',
+                           self.x.VM.clean_shutdown, vm)
+        self.x.task.cancel(task)
+        rec = self.wait_task(task)
+        self.assertEqual('success', rec['status'], rec)
+        self.assertEqual(h2, self.x.VM.get_resident_on(vm))
+        self.assertEqual({}, self.x.VM.get_current_operations(vm))
+        self.x.task.destroy(task)
+
+    def test_async_pool_migrate_failure_is_in_the_task(self):
+        h1, h2 = self.need_hosts(2)[:2]
+        vm = self.create_vm()
+        task = self.x.Async.VM.pool_migrate(vm, h2, {})
+        rec = self.wait_task(task)
+        self.assertEqual(('failure', ['VM_BAD_POWER_STATE', vm, 'running',
+                                      'halted']),
+                         (rec['status'], rec['error_info']))
+        self.x.task.destroy(task)
+
     def test_storage_motion_inside_the_pool(self):
         self.sim_only('needs a local SR on one host of a two-host pool')
         h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']

@@ -73,13 +73,15 @@ class FaultsTest(base.ContractTestCase):
         self.assertEqual(calls + 1, self.sim.faults.count('VM.start'))
 
     def test_async_calls_are_faulted_too(self):
+        # In their task, as XAPI reports what an Async call ran into.
         vm = self.create_vm()
         self.sim.faults.inject('VM.start', code='VM_REQUIRES_SR',
                                params=[vm, 'sr'])
-        result = self.raw('Async.VM.start', self.session.handle, vm, False,
-                          False)
-        self.assertEqual(['VM_REQUIRES_SR', vm, 'sr'],
-                         result['ErrorDescription'])
+        task = self.x.Async.VM.start(vm, False, False)
+        rec = self.wait_task(task)
+        self.assertEqual(('failure', ['VM_REQUIRES_SR', vm, 'sr']),
+                         (rec['status'], rec['error_info']))
+        self.assertEqual('Halted', self.x.VM.get_power_state(vm))
 
     def test_a_fault_needs_a_code_or_a_delay(self):
         self.assertRaises(ValueError, self.sim.faults.inject, 'VM.start')

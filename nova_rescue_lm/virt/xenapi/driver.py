@@ -261,10 +261,28 @@ class XenAPIDriver(driver.ComputeDriver):
                               xen_migrate_data.XenAPILiveMigrateData):
                 raise exception.MigrationError(reason=_(
                     'no migration plan from the destination'))
-            self._migration.migrate(instance, migrate_data)
-        except Exception:
+            arrived = self._migration.migrate(instance, migrate_data)
+        except exception.MigrationError as exc:
+            if isinstance(migrate_data,
+                          xen_migrate_data.XenAPILiveMigrateData):
+                # Where the VM is cannot be told: neither roll back nor
+                # complete; nova puts the server in ERROR.
+                LOG.error('Live migration to %(dest)s: %(error)s',
+                          {'dest': dest, 'error': exc}, instance=instance)
+                raise
             LOG.exception('Live migration to %s failed; rolling back', dest,
                           instance=instance)
+            recover_method(context, instance, dest, migrate_data)
+            return
+        except Exception:
+            # Raised before XAPI was asked to move anything.
+            LOG.exception('Live migration to %s failed; rolling back', dest,
+                          instance=instance)
+            recover_method(context, instance, dest, migrate_data)
+            return
+        if not arrived:
+            LOG.error('Live migration to %s failed; the VM is still on '
+                      'the source, rolling back', dest, instance=instance)
             recover_method(context, instance, dest, migrate_data)
             return
         post_method(context, instance, dest, block_migration, migrate_data)

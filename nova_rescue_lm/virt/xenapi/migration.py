@@ -21,6 +21,8 @@ rescue VM holds the rescue disk and every disk of the server, and unrescue
 on the destination rebuilds the server's own VM around them.
 """
 
+import time
+
 from nova import exception
 from oslo_log import log as logging
 
@@ -30,6 +32,9 @@ from nova_rescue_lm.virt.xenapi import records
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 
 LOG = logging.getLogger(__name__)
+
+_SOURCE = 'source'
+_DESTINATION = 'destination'
 
 
 class MigrationOps:
@@ -232,23 +237,143 @@ class MigrationOps:
                 'role': role, 'vm': rec['uuid'], 'hint': hint})
 
     def migrate(self, instance, data):
-        """Move the VM; returns when XAPI has moved it (or raises)."""
+        """Move the VM. True: it is at the destination; False: it is at
+        the source (XAPI refused or undid the move, which is logged);
+        ``MigrationError``: XAPI cannot tell where it is.
+
+        XAPI runs the move as a task (``Async.VM.*``, as xapi itself does
+        for long migrations) which is polled for at most
+        ``migration_timeout`` seconds. Whatever happens then (a failure,
+        a timeout, a lost connection or task), where the VM really is
+        decides, not the call: a migration XAPI finishes after this driver
+        gave up has arrived and must not be rolled back.
+        """
         vm_ref, _rec = self._vmops.find_vm(instance.uuid)
         if vm_ref is None:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         if not data.storage_migration:
             LOG.info('Migrating VM %s within the pool', vm_ref,
                      instance=instance)
-            self._session.call('VM.pool_migrate', vm_ref,
-                               self._destination_host_ref(data),
-                               {'live': 'true'}, timeout=self._timeout)
-            return
-        LOG.info('Migrating VM %s and its disks to XAPI host %s', vm_ref,
-                 data.xapi_host_uuid, instance=instance)
-        self._session.call(
-            'VM.migrate_send', vm_ref, self._token(data), True,
-            self._vdi_map(vm_ref, data), self._vif_map(vm_ref, data), {},
-            timeout=self._timeout)
+            method, args = 'Async.VM.pool_migrate', (
+                vm_ref, self._destination_host_ref(data), {'live': 'true'})
+        else:
+            LOG.info('Migrating VM %s and its disks to XAPI host %s', vm_ref,
+                     data.xapi_host_uuid, instance=instance)
+            method, args = 'Async.VM.migrate_send', (
+                vm_ref, self._token(data), True, self._vdi_map(vm_ref, data),
+                self._vif_map(vm_ref, data), {})
+        task = None
+        try:
+            task = self._session.call(method, *args)
+        except xenapi_session.Failure:
+            raise  # refused before a task existed: nothing started
+        except xenapi_session.XenAPIConnectionError as exc:
+            LOG.warning('No answer to %(method)s (%(error)s); looking for '
+                        'the VM', {'method': method, 'error': exc},
+                        instance=instance)
+        if task is not None:
+            status, error = self._wait_for(task, instance)
+            if status == 'success':
+                return True
+            if status == 'failure':
+                LOG.error('XAPI failed the migration: %s', error,
+                          instance=instance)
+        where = self._locate(instance, data)
+        if where == _DESTINATION:
+            if task is not None and status == 'failure':
+                LOG.warning('XAPI reported a failure but the VM is at the '
+                            'destination', instance=instance)
+            LOG.warning('The VM arrived at the destination after the '
+                        'driver stopped waiting; completing the migration',
+                        instance=instance)
+            return True
+        if where == _SOURCE:
+            return False
+        raise exception.MigrationError(reason=_(
+            'XAPI did not say how the migration of VM %(vm)s ended and the '
+            'VM is neither settled on the source nor on XAPI host '
+            '%(dest)s; not rolling back. Find the VM in XAPI, then reset '
+            'the server\'s state and host.') % {
+                'vm': vm_ref, 'dest': data.xapi_host_uuid})
+
+    def _wait_for(self, task, instance):
+        """(status, error_info) of a migration task; (None, None) when it
+        is lost or still running after migration_timeout plus, once it was
+        asked to cancel, call_timeout.
+        """
+        call = self._session.call
+        deadline = time.monotonic() + self._timeout
+        cancelled = False
+        delay = 0.1
+        try:
+            while True:
+                rec = call('task.get_record', task)
+                if rec['status'] not in ('pending', 'cancelling'):
+                    return rec['status'], rec['error_info']
+                if time.monotonic() >= deadline:
+                    if cancelled:
+                        return None, None
+                    LOG.warning('The migration took more than %d seconds; '
+                                'asking XAPI to cancel it', self._timeout,
+                                instance=instance)
+                    try:
+                        call('task.cancel', task)
+                    except xenapi_session.Failure as exc:
+                        LOG.info('XAPI cannot cancel the migration: %s',
+                                 exc, instance=instance)
+                    cancelled = True
+                    deadline = time.monotonic() + self._session.call_timeout
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        except (xenapi_session.Failure,
+                xenapi_session.XenAPIConnectionError) as exc:
+            # A new pool master knows no task of the former one.
+            LOG.warning('Lost track of the migration task %(task)s: '
+                        '%(error)s', {'task': task, 'error': exc},
+                        instance=instance)
+            return None, None
+        finally:
+            try:
+                call('task.destroy', task)
+            except Exception as exc:  # noqa: BLE001 - best effort
+                LOG.debug('Could not destroy task %s: %s', task, exc)
+
+    def _locate(self, instance, data):
+        """_SOURCE, _DESTINATION or None (cannot tell), from XAPI's own
+        records: where the instance's VM resides, once no migration of
+        it runs any more (waited for, at most call_timeout seconds).
+        """
+        deadline = time.monotonic() + self._session.call_timeout
+        while True:
+            try:
+                where, moving = self._where(data, instance)
+            except (xenapi_session.Failure,
+                    xenapi_session.XenAPIConnectionError,
+                    exception.MigrationPreCheckError) as exc:
+                LOG.warning('Cannot tell where the VM is: %s', exc,
+                            instance=instance)
+                return None
+            if not moving or time.monotonic() >= deadline:
+                return where
+            time.sleep(1)
+
+    def _where(self, data, instance):
+        vm_ref, rec = self._vmops.find_vm(instance.uuid)
+        same_pool = data.xapi_pool_uuid == self._host.pool_uuid
+        if vm_ref is None:
+            # XAPI removes the source's VM only once it has arrived in the
+            # other pool; in this pool a VM never vanishes on the way.
+            return (None if same_pool else _DESTINATION), False
+        moving = bool(set(rec['current_operations'].values()) & {
+            'pool_migrate', 'migrate_send'})
+        if moving:
+            return None, True
+        resident = rec['resident_on']
+        if resident == self._host.ref:
+            return _SOURCE, False
+        if same_pool and resident == self._destination_host_ref(data):
+            return _DESTINATION, False
+        return None, False
 
     def _destination_host_ref(self, data):
         try:

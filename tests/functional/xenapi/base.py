@@ -71,16 +71,20 @@ class XenAPITestBase(integrated_helpers._IntegratedTestBase):
         self.pools[name] = sim
         return sim
 
-    def start_compute(self, hostname, sim, xapi_host, connection_url=None):
+    def start_compute(self, hostname, sim, xapi_host, connection_url=None,
+                      **xenserver):
         """A nova-compute named ``hostname`` managing ``xapi_host`` (None:
-        the host ``connection_url`` names, by default the pool master).
+        the host ``connection_url`` names, by default the pool master);
+        ``xenserver``: other [xenserver] options.
         """
         self.flags(compute_driver=DRIVER)
-        self.flags(connection_url=connection_url or sim.url,
-                   connection_username='root',
-                   connection_password='secret', xapi_host=xapi_host,
-                   integration_bridge='xenbr0', call_timeout=60,
-                   migration_timeout=60, group='xenserver')
+        options = dict(connection_url=connection_url or sim.url,
+                       connection_username='root',
+                       connection_password='secret', xapi_host=xapi_host,
+                       integration_bridge='xenbr0', call_timeout=60,
+                       migration_timeout=60)
+        options.update(xenserver)
+        self.flags(group='xenserver', **options)
         with mock.patch('nova.virt.node.get_local_node_uuid',
                         return_value=str(getattr(uuids, 'node_' + hostname))):
             compute = self.start_service('compute', host=hostname)

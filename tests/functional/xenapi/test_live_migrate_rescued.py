@@ -239,6 +239,25 @@ class TestRollback(base.XenAPITestBase):
         self.assertEqual('instance', self.the_vm(server)[1]['other_config'][
             'nova_rescue_lm_role'])
 
+    def test_migration_that_outlives_the_timeout_is_completed(self):
+        # XAPI finishes the move after the source stopped waiting for it
+        # (migration_timeout): the server ends on the destination, as its
+        # VM does, instead of being rolled back to the source.
+        self.computes['cmp-a1'].stop()
+        self.start_compute('cmp-a1', self.sim, 'xs-a1', migration_timeout=1)
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._rescue_server(server)
+        self.sim.migration_seconds = 3
+        self._live_migrate_action(server, host='cmp-a2')
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual('cmp-a2', self._host_of(server))
+        vm = self.the_vm(server)[1]
+        self.assertEqual('xs-a2', vm['resident_on'])
+        self.assertEqual('rescue', vm['other_config']['nova_rescue_lm_role'])
+        server = self._unrescue_server(server)
+        self.assertEqual('xs-a2', self.the_vm(server)[1]['resident_on'])
+
     def test_failed_check_moves_nothing(self):
         server = self._create_server(host='cmp-a1', networks='none')
         server = self._rescue_server(server)

@@ -19,6 +19,7 @@ classes nova itself registers.
 
 import subprocess
 import sys
+import threading
 
 from nova.compute import vm_states
 from nova import exception
@@ -181,6 +182,61 @@ class WithinPoolTest(MigrationTestBase):
                                 self.src.check_can_live_migrate_source,
                                 self.context, inst, over_rpc(checked))
         self.assertIn('VM_NON_SUSPENDABLE', str(exc))
+
+    def test_migration_that_outlives_the_timeout_is_not_rolled_back(self):
+        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1)
+        inst = self.spawn(src, self.make_instance())
+        self.rescue(src, inst)
+        self.sim.migration_seconds = 2.5
+        _stock, calls = self.migrate(src, self.dest, inst)
+        self.assertEqual(1, len(calls.posts), calls.recovers)
+        self.assertEqual([], calls.recovers)
+        self.assertEqual('xs-a2', self.the_vm(inst)['resident_on'])
+        self.assertEqual(1, self.sim.faults.count('VM.pool_migrate'))
+
+    def test_lost_task_the_vm_is_looked_for(self):
+        # A new pool master knows no task of the former one: the driver
+        # looks where the VM is, waiting while XAPI still moves it.
+        inst = self.spawn(self.src, self.make_instance())
+        self.rescue(self.src, inst)
+        self.sim.migration_seconds = 1.5
+        timer = threading.Timer(0.5, self.sim.designate_new_master,
+                                ('xs-a2',))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        _stock, calls = self.migrate(self.src, self.dest, inst)
+        self.assertEqual(1, len(calls.posts), calls.recovers)
+        self.assertEqual('xs-a2', self.the_vm(inst)['resident_on'])
+
+    def test_lost_task_and_a_failed_move_is_rolled_back(self):
+        inst = self.spawn(self.src, self.make_instance())
+        self.sim.faults.inject('VM.pool_migrate', code='INTERNAL_ERROR',
+                               params=['boom'], delay=1)
+        timer = threading.Timer(0.3, self.sim.designate_new_master,
+                                ('xs-a2',))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        _stock, calls = self.migrate(self.src, self.dest, inst)
+        self.assertEqual(1, len(calls.recovers), calls.posts)
+        self.assertEqual('xs-a1', self.the_vm(inst)['resident_on'])
+
+    def test_where_the_vm_is_cannot_be_told_no_rollback(self):
+        # Still moving when every wait is over: neither rolled back nor
+        # completed; nova puts the server in ERROR.
+        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1,
+                               call_timeout=1)
+        inst = self.spawn(src, self.make_instance())
+        self.sim.migration_seconds = 5
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        plan = over_rpc(self.dest.pre_live_migration(
+            self.context, inst, None, [], None,
+            xen_migrate_data.to_stock(checked)))
+        calls = Calls()
+        self.assertRaises(exception.MigrationError, src.live_migration,
+                          self.context, inst, 'dest', calls.post,
+                          calls.recover, False, plan)
+        self.assertEqual(([], []), (calls.posts, calls.recovers))
 
     def test_destination_memory_is_checked_by_xapi(self):
         inst = self.spawn(self.src, self.make_instance())
@@ -378,6 +434,18 @@ class CrossPoolTest(MigrationTestBase):
         self.dest.cleanup_live_migration_destination_check(self.context,
                                                            checked)
         self.assertEqual(before, self.sim_b.session_count())
+
+    def test_migrate_send_that_outlives_the_timeout_is_not_rolled_back(
+            self):
+        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1)
+        inst = self.spawn(src, self.make_instance())
+        self.rescue(src, inst)
+        self.sim.migration_seconds = 2.5
+        _stock, calls = self.migrate(src, self.dest, inst)
+        self.assertEqual(1, len(calls.posts), calls.recovers)
+        self.assertEqual([], self.vms_of(inst))
+        self.assertEqual('xs-b1', self.the_vm(inst, self.sim_b)[
+            'resident_on'])
 
     def test_failure_during_migrate_send_rolls_back(self):
         inst = self.spawn(self.src, self.make_instance())
