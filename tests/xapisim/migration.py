@@ -78,16 +78,24 @@ class _Remote(object):
         query = urllib.parse.urlencode({
             'session_id': self.session, 'task_id': task, 'vdi': vdi,
             'format': 'raw'})
-        conn = http.client.HTTPConnection(self.netloc, timeout=60)
-        try:
-            conn.request('PUT', '/import_raw_vdi?' + query, body=data,
-                         headers={'Content-Length': str(len(data))})
-            resp = conn.getresponse()
-            resp.read()
-        except (OSError, http.client.HTTPException, socket.timeout):
-            raise XapiError('CANNOT_CONTACT_HOST', self.ip)
-        finally:
-            conn.close()
+        netloc, path = self.netloc, '/import_raw_vdi?' + query
+        for _hop in range(3):
+            conn = http.client.HTTPConnection(netloc, timeout=60)
+            try:
+                conn.request('PUT', path, body=data,
+                             headers={'Content-Length': str(len(data))})
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException, socket.timeout):
+                raise XapiError('CANNOT_CONTACT_HOST', self.ip)
+            finally:
+                conn.close()
+            if resp.status != 302:
+                break
+            # The SR is on another host of the destination pool.
+            location = urllib.parse.urlsplit(resp.getheader('Location'))
+            netloc = location.netloc
+            path = '%s?%s' % (location.path, location.query)
         try:
             record = self.call('task.get_record', task)
         finally:

@@ -148,24 +148,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self.body_read = False
+        self.answered = False
         parsed = urllib.parse.urlsplit(self.path)
+        self.close_connection = True
         if parsed.path != '/import_raw_vdi':
-            self._drain()
             self._reply(404, b'not found', 'text/plain')
+            self._drain()
             return
-        query = dict(urllib.parse.parse_qsl(parsed.query))
         cookies = {}
         for part in (self.headers.get('Cookie') or '').split(';'):
             if '=' in part:
                 k, v = part.strip().split('=', 1)
                 cookies[k] = v
         args = dict(cookies)
-        args.update(query)
-        status, task_error, headers = self.server.api_import(
-            self, args)
-        body = (' '.join(task_error) if task_error else '').encode()
-        self.close_connection = True
+        args.update(urllib.parse.parse_qsl(parsed.query))
+        self.query = parsed.query
+        self.server.api_import(self, args)
+
+    def answer(self, status, error=(), headers=()):
+        """The import's answer, sent before its body is read (as XAPI
+        does); the body is read (or drained) afterwards.
+        """
+        self.answered = True
+        body = ' '.join(error).encode() if error else b''
+        if status == 200:
+            # XAPI's 200 has no length: the import runs after it and the
+            # connection closes when it is done.
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/octet-stream')
+            self.send_header('Connection', 'close')
+            for key, value in headers:
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.flush()
+            return
         self._reply(status, body, 'text/plain', headers)
+        self.wfile.flush()
 
     # -- export_raw_vdi (raw only) -------------------------------------
 
@@ -197,30 +215,65 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 remaining -= len(chunk)
 
 
-def import_raw_vdi(api, handler, args):
-    """XAPI's import handler (ocaml/xapi/import_raw_vdi.ml), modelled.
+def import_raw_vdi(api, host, handler, args):
+    """XAPI's import handler (ocaml/xapi/import_raw_vdi.ml), modelled, as
+    host ``host`` answers it.
 
-    Returns (http status, error for the body, extra headers). As in XAPI:
-    no valid session -> 401 before anything else; an unknown format, a
-    VHD sent chunked or any Transfer-Encoding -> 404; no VDI or an unknown
-    one -> 400; otherwise XAPI answers 200 *before* reading the data, so a
-    bad image or one larger than the VDI fails only the task (``task_id``).
+    In XAPI's order: no valid session -> 401 (``Xapi_http``: the session
+    need only be in the pool's database, so a member accepts the
+    master's); a ``vdi`` that is neither a VDI ref nor a VDI uuid -> 500
+    (its lookup fails outside the import's own error handling, and the
+    caller's task is left pending); no ``vdi`` -> 400 ``VDI_MISSING``; a
+    VDI in an SR this host does not see -> **302** to a host that sees it
+    (``Importexport.return_302_redirect``, the same path and query; XAPI
+    says ``https://<address>/``, the simulator ``http://<address>:<port>``),
+    the task left for that host; an unknown format, a VHD sent chunked or
+    any Transfer-Encoding -> 404; otherwise 200 **before** the data is
+    read, so a bad image or one larger than the VDI fails only the task
+    (``task_id``).
     """
     session = args.get('session_id')
     task = args.get('task_id')
     with api.lock:
         if session not in api.sessions:
+            handler.answer(401, ['SESSION_INVALID', str(session)])
             handler._drain()
-            return 401, ['SESSION_INVALID', str(session)], ()
+            return
         if task and not api.db.exists('task', task):
             task = None
 
     def fail(status, *error):
-        handler._drain()
         if task:
             api._finish_task(task, 'failure', error=list(error))
-        return status, list(error), ()
+        if not handler.answered:
+            handler.answer(status, list(error))
+        handler._drain()
 
+    vdi = args.get('vdi')
+    with api.lock:
+        if vdi and not api.db.exists('VDI', vdi):
+            try:
+                vdi = api.db.by_uuid('VDI', vdi)
+            except XapiError as e:
+                handler.answer(500, e.description)
+                handler._drain()
+                return
+        if not vdi:
+            return fail(400, 'VDI_MISSING')
+        sr = api.db.get('VDI', vdi)['SR']
+        if not api._host_sees_sr(host, sr):
+            seen_by = [h for h in api.host_refs.values()
+                       if api._host_sees_sr(h, sr)]
+            if seen_by:
+                location = '%s/import_raw_vdi?%s' % (
+                    api.host_url(seen_by[0]), handler.query)
+                api.faults.calls['import_raw_vdi@302'] = (
+                    api.faults.calls.get('import_raw_vdi@302', 0) + 1)
+                handler.answer(302, (), (('Location', location),))
+                handler._drain()
+                return
+            return fail(500, 'SR_NOT_ATTACHED', sr)
+        size = api.db.get('VDI', vdi)['virtual_size']
     try:
         api.faults.check('import_raw_vdi')
     except XapiError as e:
@@ -233,21 +286,12 @@ def import_raw_vdi(api, handler, args):
                     + handler.headers.get('Transfer-Encoding'))
     if 'chunked' in args and fmt != 'raw':
         return fail(404, 'INTERNAL_ERROR', 'Cannot handle chunked VHD')
-    vdi = args.get('vdi')
-    with api.lock:
-        if not vdi:
-            return fail(400, 'VDI_MISSING')
-        if not api.db.exists('VDI', vdi):
-            try:
-                vdi = api.db.by_uuid('VDI', vdi)
-            except XapiError as e:
-                return fail(400, *e.description)
-        size = api.db.get('VDI', vdi)['virtual_size']
     length = handler.headers.get('Content-Length')
     if not (length and length.isdigit()):
         return fail(400, 'INTERNAL_ERROR', 'Not enough info supplied to '
                     'import (no Content-Length)')
     length = int(length)
+    handler.answer(200, (), (('Task-id', task),) if task else ())
     if length > MAX_IMPORT:
         return fail(200, 'VDI_TOO_SMALL', vdi, str(length))
     handler.body_read = True
@@ -274,7 +318,6 @@ def import_raw_vdi(api, handler, args):
             api.write_vdi(vdi, piece, offset)
     if task:
         api._finish_task(task, 'success', value=vdi)
-    return 200, [], (('Task-id', task),) if task else ()
 
 
 def export_raw_vdi(api, args):
@@ -301,9 +344,10 @@ def export_raw_vdi(api, args):
 
 
 def start(api, host='127.0.0.1', port=0):
+    """Serve ``api`` (a ``HostApi``: one host of the pool) on an address."""
     server = _Server(api, (host, port))
     server.api_import = lambda handler, args: import_raw_vdi(
-        api, handler, args)
+        api, api.host, handler, args)
     thread = threading.Thread(target=server.serve_forever,
                               name='xapisim-%d' % server.server_port,
                               daemon=True)

@@ -14,6 +14,7 @@
 
 import os
 import struct
+import urllib.parse
 
 from tests.xapisim import vhd
 from tests.xapisim_contract import base
@@ -79,12 +80,64 @@ class ImportTest(base.ContractTestCase):
         self.assertEqual(401, status)
         self.assertEqual(b'\0' * 512, self.get_vdi(vdi)[:512])
 
-    def test_unknown_vdi_is_400(self):
+    def test_unknown_vdi_is_500_and_the_task_is_left_pending(self):
+        # import_raw_vdi.ml: the VDI is looked up (Importexport.vdi_of_req)
+        # outside the import's own error handling and in a task of its
+        # own.
         task = self._task()
         status, _ = self.put_vdi('OpaqueRef:no-such-vdi', b'x' * 512,
                                  task=task)
+        self.assertEqual(500, status)
+        self.assertEqual('pending', self.x.task.get_status(task))
+
+    def test_no_vdi_is_400_vdi_missing(self):
+        task = self._task()
+        status, _ = self.put_vdi('', b'x' * 512, task=task)
         self.assertEqual(400, status)
-        self.assertEqual('failure', self.wait_task(task)['status'])
+        rec = self.wait_task(task)
+        self.assertEqual(('failure', ['VDI_MISSING']),
+                         (rec['status'], rec['error_info']))
+
+    def test_storage_another_host_sees_is_a_302_there(self):
+        # import_raw_vdi.ml, Importexport.return_302_redirect: same path
+        # and query at a host that sees the SR (XAPI: https://<address>/,
+        # the simulator: its own scheme and port), where the master's
+        # session is good (Xapi_http checks only that it exists).
+        self.sim_only('needs a local SR on a pool member')
+        vdi = self.create_vdi(size_mb=1, sr=self.sim.local_sr_ref('xs-a2'))
+        task = self._task()
+        query = {'session_id': self.session.handle, 'vdi': vdi,
+                 'format': 'raw', 'task_id': task}
+        conn = self._conn()
+        try:
+            conn.putrequest('PUT', '/import_raw_vdi?'
+                            + urllib.parse.urlencode(query))
+            conn.putheader('Content-Length', '7')
+            conn.endheaders()
+            resp = conn.getresponse()  # before the body is sent
+            resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(302, resp.status)
+        location = urllib.parse.urlsplit(resp.getheader('Location'))
+        member = urllib.parse.urlsplit(self.sim.member_url('xs-a2'))
+        self.assertEqual(member.netloc, location.netloc)
+        self.assertEqual(('/import_raw_vdi', query), (
+            location.path, dict(urllib.parse.parse_qsl(location.query))))
+        self.assertEqual('pending', self.x.task.get_status(task))
+        status, _ = self.put_vdi(vdi, b'member!', task=task,
+                                 url=self.sim.member_url('xs-a2'))
+        self.assertEqual(200, status)
+        self.assertEqual('success', self.wait_task(task)['status'])
+        self.assertEqual(b'member!', self.get_vdi(vdi)[:7])
+
+    def test_a_member_that_sees_the_sr_imports(self):
+        self.sim_only('needs a pool member\'s URL')
+        vdi = self.create_vdi(size_mb=1)  # shared: every host sees it
+        status, _ = self.put_vdi(vdi, b'at-member',
+                                 url=self.sim.member_url('xs-a2'))
+        self.assertEqual(200, status)
+        self.assertEqual(b'at-member', self.get_vdi(vdi)[:9])
 
     def test_unknown_format_is_404(self):
         vdi = self.create_vdi(size_mb=1)

@@ -369,30 +369,56 @@ class SessionPool:
     def put_vdi(self, vdi_ref, fileobj, length, fmt):
         """Stream ``length`` bytes into a VDI over XAPI's HTTP import.
 
-        ``fmt`` is 'raw' or 'vhd' (``PUT /import_raw_vdi``). XAPI may
-        answer 200 before it has read the data; whether the import worked
-        is told by the task passed along, which is waited for.
+        ``fmt`` is 'raw' or 'vhd' (``PUT /import_raw_vdi``). XAPI answers
+        before it reads the data: 200 (whether the import worked is told
+        by the task passed along, which is waited for), or 302 to the host
+        that sees the VDI's SR (a member's local SR, say; the master's
+        session is good there), which is followed.
         """
-        with self.session() as session:
+        def attempt(session):
+            fileobj.seek(0)
             task = self._invoke(session, 'task.create',
-                                ('VDI import', 'nova-rescue-lm'))
+                                ('VDI import', ORIGINATOR))
             try:
                 self._send(session.handle, task, vdi_ref, fileobj, length,
                            fmt)
-                rec = self._wait_for_task(session, task)
+                return self._wait_for_task(session, task)
             finally:
                 try:
                     self._invoke(session, 'task.destroy', (task,))
                 except Failure as exc:
                     LOG.debug('Could not destroy task %s: %s', task, exc)
+
+        rec = self._retrying('VDI import', attempt)
         if rec['status'] != 'success':
-            raise Failure(rec['error_info'] or ['VDI_IO_ERROR', task])
+            raise Failure(rec['error_info'] or ['VDI_IO_ERROR', vdi_ref])
 
     def _send(self, session_id, task, vdi_ref, fileobj, length, fmt):
-        parts = parse.urlsplit(self.url)
-        query = parse.urlencode({'session_id': session_id,
-                                 'task_id': task, 'vdi': vdi_ref,
-                                 'format': fmt})
+        url = '%s/import_raw_vdi?%s' % (self.url.rstrip('/'), parse.urlencode(
+            {'session_id': session_id, 'task_id': task, 'vdi': vdi_ref,
+             'format': fmt}))
+        for _hop in range(4):
+            status, location, body = self._put(url, fileobj, length)
+            if status == 200:
+                return
+            if status not in (301, 302, 303, 307) or not location:
+                break
+            LOG.debug('XAPI sends the upload of VDI %(vdi)s to %(to)s',
+                      {'vdi': vdi_ref, 'to': parse.urlsplit(location).netloc})
+            url = parse.urljoin(url, location)
+        # A 500 leaves the task pending (XAPI never started the import):
+        # it is not waited for.
+        raise XenAPIConnectionError(
+            url=parse.urlunsplit(parse.urlsplit(url)._replace(query='')),
+            reason=_('disk upload answered %(status)s %(body)s') % {
+                'status': status, 'body': body[:200]})
+
+    def _put(self, url, fileobj, length):
+        """One PUT: the headers, XAPI's answer, then (200 only) the body.
+
+        Returns (status, Location, body of a refusal).
+        """
+        parts = parse.urlsplit(url)
         if parts.scheme == 'https':
             conn = http.client.HTTPSConnection(
                 parts.hostname, parts.port, timeout=self.call_timeout,
@@ -401,30 +427,32 @@ class SessionPool:
             conn = http.client.HTTPConnection(
                 parts.hostname, parts.port, timeout=self.call_timeout)
         try:
-            conn.putrequest('PUT', '/import_raw_vdi?' + query)
+            conn.putrequest('PUT', '%s?%s' % (parts.path, parts.query))
             conn.putheader('Content-Length', str(length))
             conn.putheader('Content-Type', 'application/octet-stream')
             conn.endheaders()
+            # XAPI answers before reading the data (and never reads it
+            # when it redirects or refuses): read the answer first.
+            resp = http.client.HTTPResponse(conn.sock, method='PUT')
+            resp.begin()
+            if resp.status != 200:
+                return resp.status, resp.getheader('Location'), resp.read()
             remaining = length
             while remaining:
                 chunk = fileobj.read(min(remaining, 1024 * 1024))
                 if not chunk:
                     raise IOError(_('image data ended %d bytes early')
                                   % remaining)
-                conn.send(chunk)
+                conn.sock.sendall(chunk)
                 remaining -= len(chunk)
-            resp = conn.getresponse()
-            body = resp.read()
+            resp.read()  # XAPI closes the connection when it is done
+            return 200, None, b''
         except (OSError, http.client.HTTPException) as exc:
             raise XenAPIConnectionError(
-                url=self.url, reason=_('disk upload failed: %s') % exc)
+                url=parse.urlunsplit(parts._replace(query='')),
+                reason=_('disk upload failed: %s') % exc)
         finally:
             conn.close()
-        if resp.status != 200:
-            raise XenAPIConnectionError(
-                url=self.url, reason=_('disk upload answered %(status)s '
-                                       '%(body)s') % {
-                    'status': resp.status, 'body': body[:200]})
 
     def _wait_for_task(self, session, task):
         deadline = time.monotonic() + self.call_timeout

@@ -300,6 +300,21 @@ class LocalStorageTest(MigrationTestBase):
         root = self.layout(vm)[0][1]
         self.assertEqual(b'GUEST-DATA', self.sim.vdi_bytes(root)[512:522])
 
+    def test_disks_go_to_the_member_that_sees_its_storage(self):
+        # The master cannot see xs-a2's local SR: XAPI answers the upload
+        # with a 302 to xs-a2, where the master's session is good.
+        drv = self.local_driver('xs-a2')
+        inst = self.spawn(drv, self.make_instance())
+        self.assertEqual(1, self.sim.faults.count('import_raw_vdi@302'))
+        root = self.layout(self.the_vm(inst))[0][1]
+        self.assertEqual(base.SERVER_BYTES, self.disk_bytes(
+            root, len(base.SERVER_BYTES)))
+        self.rescue(drv, inst)
+        self.assertEqual(2, self.sim.faults.count('import_raw_vdi@302'))
+        rescue_disk = self.layout(self.the_vm(inst))[0][1]
+        self.assertEqual(base.RESCUE_BYTES, self.disk_bytes(
+            rescue_disk, len(base.RESCUE_BYTES)))
+
     def test_storage_migration_within_the_pool_with_interfaces(self):
         # XAPI refuses any VIF mapping within one pool
         # (OPERATION_NOT_ALLOWED): the VIFs keep their network.

@@ -12,10 +12,12 @@
 
 """The session pool: bounded, timed out, logged in again, eventlet-free."""
 
+import io
 import os
 import subprocess
 import sys
 import threading
+import time
 
 from nova import test
 
@@ -153,6 +155,18 @@ class SessionPoolTest(test.NoDBTestCase):
         self.assertEqual(sim.host_refs['xs-m3'], pool.call(
             'pool.get_master', sim.pool_ref))
         self.assertEqual(sim.url, pool.url)
+
+    def test_upload_to_an_unknown_vdi_is_not_waited_for(self):
+        # XAPI answers 500 and leaves the task pending.
+        pool = self.pool(call_timeout=30)
+        start = time.monotonic()
+        exc = self.assertRaises(
+            xenapi_session.XenAPIConnectionError, pool.put_vdi,
+            'OpaqueRef:no-such-vdi', io.BytesIO(b'x' * 512), 512, 'raw')
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertIn('500', str(exc))
+        self.assertNotIn('session_id', str(exc))
+        self.assertEqual([], [t for t in pool.call('task.get_all')])
 
     def test_unreachable_xapi_says_so(self):
         url = self.sim.url
