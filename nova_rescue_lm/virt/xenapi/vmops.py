@@ -51,6 +51,14 @@ _HVM_PLATFORM = {'acpi': 'true', 'apic': 'true', 'pae': 'true',
                  'viridian': 'true', 'nx': 'true', 'timeoffset': '0'}
 
 
+class VMElsewhere(exception.NovaException):
+    msg_fmt = _("VM %(vm)s of instance %(uuid)s runs on XAPI host "
+                "%(host)s, not on %(here)s, the host of this compute: nova "
+                "and XAPI disagree about where the server is. It is left "
+                "running; find where the server really is before acting "
+                "on it.")
+
+
 class VMOps:
 
     def __init__(self, session, host):
@@ -299,8 +307,10 @@ class VMOps:
                 instance_id=instance.uuid,
                 reason=_('no rescue image is recorded for it'))
         layout = self._instance_layout(instance)  # checks the root disk
-        for vm_ref, rec in records.instance_vms(self._session,
-                                                instance.uuid):
+        vms = records.instance_vms(self._session, instance.uuid)
+        for vm_ref, rec in vms:
+            self._refuse_elsewhere(instance, vm_ref, rec)
+        for vm_ref, rec in vms:
             self._remove_vm(vm_ref, rec)
         if rescue:
             self._rebuild_rescue_vm(context, instance, network_info)
@@ -315,6 +325,20 @@ class VMOps:
         rescue_record.clear(instance)
         if start:
             self._start(vm_ref)
+
+    def _refuse_elsewhere(self, instance, vm_ref, rec):
+        """In a pool every compute sees every VM: never stop one that runs
+        on another host (a migration nova does not know finished there).
+        """
+        resident = rec['resident_on']
+        if rec['power_state'] in ('Running', 'Paused') and not (
+                records.is_null(resident) or resident == self._host.ref):
+            try:
+                where = self._session.call('host.get_name_label', resident)
+            except xenapi_session.Failure:
+                where = resident
+            raise VMElsewhere(uuid=instance.uuid, vm=vm_ref, host=where,
+                              here=self._host.name)
 
     def _rebuild_rescue_vm(self, context, instance, network_info):
         image_meta = self._images.image_meta(

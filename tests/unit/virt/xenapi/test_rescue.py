@@ -130,6 +130,20 @@ class SpawnTest(base.XenAPIDriverTestCase):
         other.power_off(theirs)
         self.assertEqual([theirs.uuid], other.list_instance_uuids())
 
+    def test_rebuild_never_stops_a_vm_running_on_another_host(self):
+        # nova thinks the server is on xs-a2's compute; XAPI runs it on
+        # xs-a1 (a migration nova never heard the end of, say).
+        other = self.make_driver(xapi_host='xs-a2')
+        inst = self.spawn(self.driver, self.make_instance())
+        vm = self.the_vm(inst)
+        for act in (lambda: other.reboot(self.context, inst, [], 'HARD'),
+                    lambda: other.unrescue(self.context, inst)):
+            exc = self.assertRaises(exception.NovaException, act)
+            self.assertIn('runs on XAPI host xs-a1', str(exc))
+        self.assertEqual((vm['ref'], 'Running', 'xs-a1'), (
+            self.the_vm(inst)['ref'], self.the_vm(inst)['power_state'],
+            self.the_vm(inst)['resident_on']))
+
 
 class RescueTest(base.XenAPIDriverTestCase):
 
