@@ -97,6 +97,26 @@ class MigrationTestBase(base.XenAPIDriverTestCase):
                                           meta={'mtu': 1450}),
             vnic_type=network_model.VNIC_TYPE_NORMAL)
 
+    def migrate_outliving_the_timeout(self):
+        """A rescued server whose migration XAPI ends 1.5 s after the
+        source (migration_timeout = 1) stopped waiting: (inst, Calls).
+        """
+        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1)
+        inst = self.spawn(src, self.make_instance())
+        self.rescue(src, inst)
+        self.sim.migration_seconds = 2.5
+        return inst, self.migrate(src, self.dest, inst)[1]
+
+    def refused_by_source(self, inst):
+        """The source's pre-check refuses: its MigrationPreCheckError."""
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        self.addCleanup(self.dest.cleanup_live_migration_destination_check,
+                        self.context, checked)
+        return self.assertRaises(exception.MigrationPreCheckError,
+                                 self.src.check_can_live_migrate_source,
+                                 self.context, inst, over_rpc(checked))
+
     def rescue(self, drv, inst):
         drv.rescue(self.context, inst, inst.get_network_info(),
                    self.image_meta(base.RESCUE_IMAGE), 'pw', None, None)
@@ -155,11 +175,7 @@ class WithinPoolTest(MigrationTestBase):
         inst = self.spawn(self.src, self.make_instance())
         self.rescue(self.src, inst)
         self.sim.set_guest_agent(self.the_vm(inst)['uuid'], present=False)
-        checked = self.dest.check_can_live_migrate_destination(
-            self.context, inst, {}, {})
-        exc = self.assertRaises(exception.MigrationPreCheckError,
-                                self.src.check_can_live_migrate_source,
-                                self.context, inst, over_rpc(checked))
+        exc = self.refused_by_source(inst)
         self.assertIn('VM_LACKS_FEATURE', str(exc))
         self.assertIn('rescue VM', str(exc))
         self.assertEqual(0, self.sim.faults.count('VM.pool_migrate'))
@@ -176,23 +192,22 @@ class WithinPoolTest(MigrationTestBase):
         inst = self.spawn(self.src, self.make_instance())
         self.sim.set_guest_agent(self.the_vm(inst)['uuid'], other={
             'data-cant-suspend-reason': 'UEFI variables'})
-        checked = self.dest.check_can_live_migrate_destination(
-            self.context, inst, {}, {})
-        exc = self.assertRaises(exception.MigrationPreCheckError,
-                                self.src.check_can_live_migrate_source,
-                                self.context, inst, over_rpc(checked))
+        exc = self.refused_by_source(inst)
         self.assertIn('VM_NON_SUSPENDABLE', str(exc))
 
     def test_migration_that_outlives_the_timeout_is_not_rolled_back(self):
-        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1)
-        inst = self.spawn(src, self.make_instance())
-        self.rescue(src, inst)
-        self.sim.migration_seconds = 2.5
-        _stock, calls = self.migrate(src, self.dest, inst)
+        inst, calls = self.migrate_outliving_the_timeout()
         self.assertEqual(1, len(calls.posts), calls.recovers)
         self.assertEqual([], calls.recovers)
         self.assertEqual('xs-a2', self.the_vm(inst)['resident_on'])
         self.assertEqual(1, self.sim.faults.count('VM.pool_migrate'))
+
+    def new_master_after(self, seconds):
+        """xs-a2 becomes the pool master (every task is lost) then."""
+        timer = threading.Timer(seconds, self.sim.designate_new_master,
+                                ('xs-a2',))
+        timer.start()
+        self.addCleanup(timer.cancel)
 
     def test_lost_task_the_vm_is_looked_for(self):
         # A new pool master knows no task of the former one: the driver
@@ -200,10 +215,7 @@ class WithinPoolTest(MigrationTestBase):
         inst = self.spawn(self.src, self.make_instance())
         self.rescue(self.src, inst)
         self.sim.migration_seconds = 1.5
-        timer = threading.Timer(0.5, self.sim.designate_new_master,
-                                ('xs-a2',))
-        timer.start()
-        self.addCleanup(timer.cancel)
+        self.new_master_after(0.5)
         _stock, calls = self.migrate(self.src, self.dest, inst)
         self.assertEqual(1, len(calls.posts), calls.recovers)
         self.assertEqual('xs-a2', self.the_vm(inst)['resident_on'])
@@ -212,10 +224,7 @@ class WithinPoolTest(MigrationTestBase):
         inst = self.spawn(self.src, self.make_instance())
         self.sim.faults.inject('VM.pool_migrate', code='INTERNAL_ERROR',
                                params=['boom'], delay=1)
-        timer = threading.Timer(0.3, self.sim.designate_new_master,
-                                ('xs-a2',))
-        timer.start()
-        self.addCleanup(timer.cancel)
+        self.new_master_after(0.3)
         _stock, calls = self.migrate(self.src, self.dest, inst)
         self.assertEqual(1, len(calls.recovers), calls.posts)
         self.assertEqual('xs-a1', self.the_vm(inst)['resident_on'])
@@ -429,13 +438,7 @@ class CrossPoolTest(MigrationTestBase):
     def test_guest_without_pv_drivers_is_refused_before_migrate_send(self):
         inst = self.spawn(self.src, self.make_instance())
         self.sim.set_guest_agent(self.the_vm(inst)['uuid'], present=False)
-        checked = self.dest.check_can_live_migrate_destination(
-            self.context, inst, {}, {})
-        self.addCleanup(self.dest.cleanup_live_migration_destination_check,
-                        self.context, checked)
-        exc = self.assertRaises(exception.MigrationPreCheckError,
-                                self.src.check_can_live_migrate_source,
-                                self.context, inst, over_rpc(checked))
+        exc = self.refused_by_source(inst)
         self.assertIn('VM_LACKS_FEATURE', str(exc))
         self.assertEqual(0, self.sim.faults.count('VM.migrate_send'))
         self.assertEqual([], self.vms_of(inst, self.sim_b))
@@ -452,11 +455,7 @@ class CrossPoolTest(MigrationTestBase):
 
     def test_migrate_send_that_outlives_the_timeout_is_not_rolled_back(
             self):
-        src = self.make_driver(xapi_host='xs-a1', migration_timeout=1)
-        inst = self.spawn(src, self.make_instance())
-        self.rescue(src, inst)
-        self.sim.migration_seconds = 2.5
-        _stock, calls = self.migrate(src, self.dest, inst)
+        inst, calls = self.migrate_outliving_the_timeout()
         self.assertEqual(1, len(calls.posts), calls.recovers)
         self.assertEqual([], self.vms_of(inst))
         self.assertEqual('xs-b1', self.the_vm(inst, self.sim_b)[
