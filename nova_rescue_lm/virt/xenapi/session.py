@@ -146,11 +146,13 @@ class SessionPool:
         tried = []
         candidates = [self.url]
         first_error = None
-        while candidates and len(tried) < 2 * len(self._known) + 4:
+        attempts = 2 * len(self._known) + 4
+        while candidates and attempts:
             url = candidates.pop(0)
             if url in tried:
                 continue
             tried.append(url)
+            attempts -= 1
             try:
                 session = self._login_at(url)
             except _NotMaster as exc:
