@@ -18,6 +18,7 @@ import io
 import fixtures
 from nova.compute import rpcapi
 from nova.objects import migrate_data
+from os_xenapi.client import XenAPI
 
 from tests.functional.xenapi import base
 from tests.xapisim import vhd
@@ -321,6 +322,50 @@ class TestGuestWithoutPVDrivers(base.XenAPITestBase):
         server = self._stop_server(server)
         self.assertEqual(1, self.sim.faults.count('VM.clean_shutdown'))
         self.assertEqual('Halted', self.the_vm(server)[1]['power_state'])
+
+
+class TestLocalStorage(base.XenAPITestBase):
+    """A pool without shared storage: each compute uses its host's own SR.
+
+    The master cannot see xs-a2's local SR: XAPI answers cmp-a2's disk
+    uploads with a 302 to xs-a2, and within the pool the disks move with
+    VM.migrate_send (no VIF mapping there).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_pool('pool-a', ('xs-a1', 'xs-a2'),
+                                   shared_sr=False)
+        session = XenAPI.Session(self.sim.url)
+        session.login_with_password('root', 'secret', '1.3', 'tests')
+        for host in ('xs-a1', 'xs-a2'):
+            session.xenapi.SR.add_to_other_config(
+                self.sim.local_sr_ref(host), 'nova-sr', host)
+        session.xenapi.session.logout()
+        for host in ('xs-a1', 'xs-a2'):
+            self.start_compute('cmp-' + host[3:], self.sim, host,
+                               sr_matching_filter='other-config:nova-sr=' +
+                               host)
+
+    def test_rescue_and_migrate_a_server_on_a_members_local_storage(self):
+        server = self._create_server(
+            host='cmp-a2', networks=[{'uuid': self.neutron.network_1['id']}])
+        self.assertEqual(1, self.sim.faults.count('import_raw_vdi@302'))
+        server = self._rescue_server(server)
+        self.assertEqual(2, self.sim.faults.count('import_raw_vdi@302'))
+        vm = self.the_vm(server)[1]
+        self.assertEqual('xs-a2', vm['resident_on'])
+        self._live_migrate_action(server, host='cmp-a1')
+        self._wait_for_migration_status(server, ['completed'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        vm = self.the_vm(server)[1]
+        self.assertEqual('xs-a1', vm['resident_on'])
+        self.assertEqual(1, len(vm['vifs']))
+        local_a1 = self.sim.local_sr_ref('xs-a1')
+        self.assertEqual({local_a1}, {
+            vdi['sr_ref'] for vdi in self.disks_of(server).values()})
+        server = self._unrescue_server(server)
+        self.assertEqual('cmp-a1', self._host_of(server))
 
 
 def _start_two_pools(test):
