@@ -71,7 +71,7 @@ PER_HOST_CONF_MODULES = (
     'nova.virt.libvirt.imagebackend',
     'nova.virt.libvirt.imagecache',
     'nova.virt.libvirt.driver',
-    'nova_rescue_lm.virt.libvirt.block_migration',
+    'nova_rescue_lm.virt.libvirt.rescue_disks',
 )
 
 #: ``ssh -o BatchMode=yes HOST COMMAND``: COMMAND runs here; refused like a

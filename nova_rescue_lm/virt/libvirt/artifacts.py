@@ -58,11 +58,15 @@ def remove_rescue_files(instance):
         LOG.debug('Removed rescue artifact %s', path, instance=instance)
 
 
-def remove_rescue_volumes(driver, instance):
-    """LVM and RBD rescue disks of ``instance`` (``driver``: LibvirtDriver)."""
+def remove_rescue_volumes(instance, lvm_disks):
+    """LVM and RBD rescue disks of ``instance``.
+
+    ``lvm_disks(instance)`` lists the instance's logical volumes (the
+    driver's ``_lvm_disks``); it is called only with ``images_type = lvm``.
+    """
     images_type = CONF.libvirt.images_type
     if images_type == 'lvm':
-        lvm.remove_volumes([disk for disk in driver._lvm_disks(instance)
+        lvm.remove_volumes([disk for disk in lvm_disks(instance)
                             if disk.endswith(SUFFIX)])
     elif images_type == 'rbd':
         rbd_utils.RBDDriver().cleanup_volumes(
@@ -70,7 +74,7 @@ def remove_rescue_volumes(driver, instance):
                           disk.endswith(SUFFIX)))
 
 
-def remove_all(driver, instance):
+def remove_all(instance, lvm_disks):
     remove_unrescue_xml(instance)
     remove_rescue_files(instance)
-    remove_rescue_volumes(driver, instance)
+    remove_rescue_volumes(instance, lvm_disks)

@@ -43,12 +43,12 @@ from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt import failure
 from nova_rescue_lm.virt.libvirt import artifacts
-from nova_rescue_lm.virt.libvirt import block_migration
 from nova_rescue_lm.virt.libvirt import host_boot
 from nova_rescue_lm.virt.libvirt import interrupted
 from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
+from nova_rescue_lm.virt.libvirt import rescue_disks
 from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
 from nova_rescue_lm.virt import rescue_record
 from nova_rescue_lm.virt import rescue_timeout
@@ -97,7 +97,10 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     @nova_if_switched_off
     def process_instances_at_startup(self, context, instances):
         instances = super().process_instances_at_startup(context, instances)
-        return interrupted.finish_at_startup(self, context, instances)
+        return interrupted.finish_at_startup(
+            interrupted.Host(self._host, self.live_migration_abort,
+                             self._domain_state_at, self.virtapi),
+            context, instances)
 
     def capabilities_as_traits(self):
         traits = super().capabilities_as_traits()
@@ -149,7 +152,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             block_device_info=self._attached_block_device_info(
                 admin, instance),
             accel_info=self._accelerator_requests(admin, instance))
-        artifacts.remove_all(self, instance)
+        artifacts.remove_all(instance, self._lvm_disks)
         rescue_record.clear(instance)
 
     @nova_if_switched_off
@@ -176,7 +179,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             return
         LOG.info('Starting the rescue domain of this rescued server again.',
                  instance=instance)
-        if not block_migration.is_legacy_domain(guest.get_config()):
+        if not rescue_disks.is_legacy_domain(guest.get_config()):
             # A stable-device rescue domain has the server's volumes; after
             # a host restart their connections (iSCSI, FC) are gone, and
             # starting a saved domain does not make them.
@@ -263,13 +266,13 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             migration_checks.refuse_unsafe(instance, data)
         return data
 
-    # Block migration of a rescue domain (see block_migration). Source side:
+    # Block migration of a rescue domain (see rescue_disks). Source side:
 
     @nova_if_switched_off
     def _get_instance_disk_info(self, instance, block_device_info):
         """Every disk file of a rescued server, not only the domain's."""
         config = None
-        if block_migration.is_rescued(instance):
+        if rescue_disks.is_rescued(instance):
             try:
                 guest = self._host.get_guest(instance)
                 xml = guest.get_xml_desc()
@@ -280,21 +283,21 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         if config is None:
             return super()._get_instance_disk_info(instance,
                                                    block_device_info)
-        if block_migration.is_legacy_domain(config):
-            block_device_info = block_migration.volume_free_bdi(
+        if rescue_disks.is_legacy_domain(config):
+            block_device_info = rescue_disks.volume_free_bdi(
                 block_device_info)
-        disk_info = block_migration.mark_read_only(
+        disk_info = rescue_disks.mark_read_only(
             super()._get_instance_disk_info(instance, block_device_info),
             xml)
-        if block_migration.is_legacy_domain(config):
-            missing = block_migration.missing_disk_files(instance, config)
-            disk_info += block_migration.mark_copy(
+        if rescue_disks.is_legacy_domain(config):
+            missing = rescue_disks.missing_disk_files(instance, config)
+            disk_info += rescue_disks.mark_copy(
                 self._get_instance_disk_info_from_config(
-                    block_migration.synthetic_config(
+                    rescue_disks.synthetic_config(
                         [(path, self._disk_file_format(instance, path))
                          for path in missing]),
                     None))
-        return block_migration.describe_generated_bases(disk_info)
+        return rescue_disks.describe_generated_bases(disk_info)
 
     def _disk_file_format(self, instance, path):
         name = os.path.basename(path)
@@ -307,11 +310,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     def _live_migration_copy_disk_paths(self, context, instance, guest):
         chosen = super()._live_migration_copy_disk_paths(
             context, instance, guest)
-        if not block_migration.is_rescued(instance):
+        if not rescue_disks.is_rescued(instance):
             return chosen
-        return block_migration.disks_to_mirror(
+        return rescue_disks.disks_to_mirror(
             guest, guest.get_xml_desc(),
-            block_migration.is_legacy_domain(guest.get_config()), chosen)
+            rescue_disks.is_legacy_domain(guest.get_config()), chosen)
 
     @nova_if_switched_off
     @interrupted.journaled
@@ -352,7 +355,6 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         # nova rebuilds each <interface> from the server image's properties;
         # a legacy rescue domain was built from the rescue image's, so the
         # running domain's NIC model and driver must be kept (nic_model).
-        # (``block_migration`` is nova's flag here, not our module.)
         if (instance.vm_state == vm_states.RESCUED and
                 instance.system_metadata.get(rescue_record.MODE) !=
                 rescue_record.STABLE_DEVICE and
@@ -368,21 +370,22 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     def _create_images_and_backing(self, context, instance, instance_dir,
                                    disk_info, fallback_from_host=None):
         ours = (fallback_from_host and
-                block_migration.is_migrating_rescued(instance))
+                rescue_disks.is_migrating_rescued(instance))
         if not ours:
             return super()._create_images_and_backing(
                 context, instance, instance_dir, disk_info,
                 fallback_from_host=fallback_from_host)
         disk_info = disk_info or []
-        pulled = [info for info in disk_info if block_migration.takes(info)]
-        with block_migration.copying_from(fallback_from_host):
-            pull = block_migration.SourcePull(
+        pulled = [info for info in disk_info if rescue_disks.takes(info)]
+        with rescue_disks.copying_from(fallback_from_host):
+            pull = rescue_disks.SourcePull(
                 instance, instance_dir, disk_info, fallback_from_host)
             pull.start()
             try:
-                block_migration.fill_foreign_bases(
-                    self, context, instance, instance_dir, disk_info,
-                    fallback_from_host)
+                rescue_disks.fill_foreign_bases(
+                    context, instance, instance_dir, disk_info,
+                    fallback_from_host, image_backend=self.image_backend,
+                    fetch_cached=self._try_fetch_image_cache)
                 super()._create_images_and_backing(
                     context, instance, instance_dir,
                     [info for info in disk_info if info not in pulled],
@@ -390,13 +393,13 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             except Exception:
                 with excutils.save_and_reraise_exception():
                     pull.abandon()
-            pull.place(self)
+            pull.place(self.image_backend)
             # What was copied is complete; nova makes the overlays libvirt
             # mirrors onto, over the bases now in place.
             super()._create_images_and_backing(
                 context, instance, instance_dir,
                 [info for info in pulled
-                 if not info.get(block_migration.COPY)],
+                 if not info.get(rescue_disks.COPY)],
                 fallback_from_host=fallback_from_host)
 
     @nova_if_switched_off
@@ -404,11 +407,12 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                                        fallback_from_host=None):
         super()._fetch_instance_kernel_ramdisk(
             context, instance, fallback_from_host=fallback_from_host)
-        if block_migration.is_migrating_rescued(instance):
+        if rescue_disks.is_migrating_rescued(instance):
             # Also reached without a block migration (RBD, instance
             # directory not shared); the files are then only on the source.
-            block_migration.fetch_rescue_kernel_ramdisk(
-                self, context, instance, fallback_from_host or instance.host)
+            rescue_disks.fetch_rescue_kernel_ramdisk(
+                context, instance, fallback_from_host or instance.host,
+                fetch_image=self._try_fetch_image)
 
     @staticmethod
     def _attached_block_device_info(context, instance):

@@ -177,16 +177,22 @@ def journaled(method):
 class Host:
     """What this module asks of the driver: this host's libvirt, the
     destination's (read-only), and nova-compute's manager.
+
+    Given by the driver: ``libvirt_host`` (its ``_host``), ``abort(instance)``
+    (its ``live_migration_abort``), ``domain_state_at(dest, instance)`` (the
+    state of the domain in ``dest``'s libvirt) and its ``virtapi``.
     """
 
-    def __init__(self, driver):
-        self.driver = driver
-        self.manager = getattr(driver.virtapi, '_compute', None)
+    def __init__(self, libvirt_host, abort, domain_state_at, virtapi):
+        self.libvirt_host = libvirt_host
+        self._abort = abort
+        self._domain_state_at = domain_state_at
+        self.manager = getattr(virtapi, '_compute', None)
 
     def local_state(self, instance):
         """(defined, running, job running) of the domain here."""
         try:
-            guest = self.driver._host.get_guest(instance)
+            guest = self.libvirt_host.get_guest(instance)
         except exception.InstanceNotFound:
             return False, False, False
         libvirt = libvirt_driver.libvirt
@@ -195,10 +201,10 @@ class Host:
         return True, guest.is_active(), job
 
     def abort(self, instance):
-        self.driver.live_migration_abort(instance)
+        self._abort(instance)
 
     def remote_state(self, dest, instance):
-        return self.driver._domain_state_at(dest, instance)
+        return self._domain_state_at(dest, instance)
 
 
 def _wait(predicate, seconds=SETTLE_SECONDS):
@@ -214,9 +220,11 @@ def _unended_migration(context, instance):
     return host_boot.latest_live_migration(context, instance, _UNENDED)
 
 
-def finish_at_startup(driver, context, instances):
+def finish_at_startup(host, context, instances):
     """Take over the migrations of ``instances`` that this host's
     nova-compute left when it died; returns the other instances.
+
+    ``host`` is the driver's :class:`Host`.
 
     Called by the driver before nova-compute initialises its instances, so
     nova's own startup handling (which resets the task state and leaves the
@@ -231,7 +239,6 @@ def finish_at_startup(driver, context, instances):
         LOG.info('Dropping the journal of a live migration of instance '
                  '%s: it no longer migrates from this host.', uuid)
         remove(uuid)
-    host = Host(driver)
     pending = []
     for instance in migrating.values():
         entry = _read(instance.uuid)

@@ -14,7 +14,7 @@
 
 Shared instance storage and shared block storage (RBD) move nothing but
 memory. A block migration (qcow2 or flat files, instance directory not
-shared) is made complete by :mod:`.block_migration`. What cannot be made
+shared) is made complete by :mod:`.rescue_disks`. What cannot be made
 correct is refused in the source pre-check, before anything moves:
 
 * LVM: nova's block migration creates a file where the domain expects a

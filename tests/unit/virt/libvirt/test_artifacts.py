@@ -72,7 +72,7 @@ class InstanceDirTest(test.NoDBTestCase):
         other = os.path.join(self.instances_path, uuids.other)
         fakes.make_files(self.instances_path, [uuids.other + '/'])
         fakes.make_files(other, ['disk.rescue', 'unrescue.xml'])
-        artifacts.remove_all(mock.Mock(), self.instance)
+        artifacts.remove_all(self.instance, mock.Mock())
         self.assertEqual(['content', 'disk.rescue', 'unrescue.xml'],
                          sorted(os.listdir(other)))
 
@@ -84,18 +84,17 @@ class RescueVolumesTest(test.NoDBTestCase):
         self.instance = fakes.instance(nova_context.get_admin_context())
         self.remove_lvs = self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.storage.lvm.remove_volumes')).mock
-        self.driver = mock.Mock()
-        self.driver._lvm_disks.return_value = [
+        self.lvm_disks = mock.Mock(return_value=[
             '/dev/vg/%s_disk' % self.instance.uuid,
             '/dev/vg/%s_disk.rescue' % self.instance.uuid,
             '/dev/vg/%s_disk.local' % self.instance.uuid,
             '/dev/vg/%s_disk.config.rescue' % self.instance.uuid,
-        ]
+        ])
 
     def test_lvm_removes_only_rescue_volumes(self):
         self.flags(images_type='lvm', group='libvirt')
-        artifacts.remove_rescue_volumes(self.driver, self.instance)
-        self.driver._lvm_disks.assert_called_once_with(self.instance)
+        artifacts.remove_rescue_volumes(self.instance, self.lvm_disks)
+        self.lvm_disks.assert_called_once_with(self.instance)
         self.remove_lvs.assert_called_once_with([
             '/dev/vg/%s_disk.rescue' % self.instance.uuid,
             '/dev/vg/%s_disk.config.rescue' % self.instance.uuid])
@@ -103,8 +102,9 @@ class RescueVolumesTest(test.NoDBTestCase):
     def test_file_backed_images_touch_no_volumes(self):
         for images_type in ('qcow2', 'flat', 'raw', 'default'):
             self.flags(images_type=images_type, group='libvirt')
-            artifacts.remove_rescue_volumes(self.driver, self.instance)
+            artifacts.remove_rescue_volumes(self.instance, self.lvm_disks)
         self.remove_lvs.assert_not_called()
+        self.lvm_disks.assert_not_called()
 
     def test_rbd_removes_only_this_instance_s_rescue_images(self):
         self.flags(images_type='rbd', group='libvirt')
@@ -125,7 +125,7 @@ class RescueVolumesTest(test.NoDBTestCase):
             prefix + 'RBDDriver._disconnect_from_rados'))
         destroy = self.useFixture(fixtures.MockPatch(
             prefix + 'RBDDriver._destroy_volume')).mock
-        artifacts.remove_rescue_volumes(self.driver, self.instance)
+        artifacts.remove_rescue_volumes(self.instance, self.lvm_disks)
         self.assertEqual(
             [self.instance.uuid + '_disk.rescue',
              self.instance.uuid + '_disk.config.rescue'],

@@ -160,7 +160,7 @@ class DriverTest(test.NoDBTestCase):
 
     @mock.patch.object(nova_driver.LibvirtDriver,
                        '_fetch_instance_kernel_ramdisk')
-    @mock.patch('nova_rescue_lm.virt.libvirt.block_migration.'
+    @mock.patch('nova_rescue_lm.virt.libvirt.rescue_disks.'
                 'fetch_rescue_kernel_ramdisk')
     def test_rescue_kernel_fetched_from_the_source_for_rbd(
             self, fetch, stock):
@@ -171,8 +171,9 @@ class DriverTest(test.NoDBTestCase):
         drvr._fetch_instance_kernel_ramdisk(self.context, instance)
         stock.assert_called_once_with(self.context, instance,
                                       fallback_from_host=None)
-        fetch.assert_called_once_with(drvr, self.context, instance,
-                                      fakes.SOURCE_HOST)
+        fetch.assert_called_once_with(self.context, instance,
+                                      fakes.SOURCE_HOST,
+                                      fetch_image=drvr._try_fetch_image)
         fetch.reset_mock()
         instance.task_state = task_states.UNRESCUING
         drvr._fetch_instance_kernel_ramdisk(self.context, instance)

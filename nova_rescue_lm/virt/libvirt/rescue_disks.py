@@ -282,8 +282,8 @@ def copying_from(source_host):
                 'detail': detail[0] if detail else e})
 
 
-def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
-                       fallback_from_host):
+def fill_foreign_bases(context, instance, instance_dir, disk_info,
+                       fallback_from_host, image_backend, fetch_cached):
     """Fill backing files named after another image than the server's.
 
     Runs on the destination before nova's ``_create_images_and_backing``,
@@ -291,6 +291,10 @@ def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
     disk's base is named after the rescue image). nova then finds the base
     and the disk in place and leaves them. Ephemeral and swap bases are
     :class:`SourcePull`'s.
+
+    ``image_backend`` is the driver's image backend; ``fetch_cached`` is
+    called as the driver's ``_try_fetch_image_cache`` (image, fetch function,
+    context, cache name, image id, instance, size, host to fall back on).
     """
     for info in disk_info or []:
         backing = info.get('backing_file')
@@ -300,8 +304,9 @@ def fill_foreign_bases(driver, context, instance, instance_dir, disk_info,
         target = os.path.join(instance_dir, os.path.basename(info['path']))
         if (not _is_generated(cache_name) and
                 cache_name != imagecache.get_cache_fname(instance.image_ref)):
-            _fill_base(driver, context, instance, target, cache_name,
-                       info['virt_disk_size'], fallback_from_host)
+            _fill_base(context, instance, target, cache_name,
+                       info['virt_disk_size'], fallback_from_host,
+                       image_backend, fetch_cached)
         # else: nova downloads the server's image under its own name
 
 
@@ -423,12 +428,15 @@ class SourcePull(object):
         finally:
             self._transfer = None
 
-    def place(self, driver):
-        """Put what arrived where nova and libvirt expect it."""
+    def place(self, image_backend):
+        """Put what arrived where nova and libvirt expect it.
+
+        ``image_backend`` (the driver's) gives the image cache's lock path.
+        """
         try:
             self.wait()
             if self.remote:
-                self._place(driver)
+                self._place(image_backend)
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -441,11 +449,11 @@ class SourcePull(object):
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _place(self, driver):
+    def _place(self, image_backend):
         for name, (path, digest) in self.bases.items():
             if name not in self.final:
                 self.final[name] = _place_base(
-                    driver, self.instance, name,
+                    image_backend, self.instance, name,
                     sparse_transfer.staged(self.staging, path), digest)
         for info in self.disk_info:
             name = os.path.basename(info.get('backing_file') or '')
@@ -481,10 +489,10 @@ def _alternate_names(name, digest):
             yield '%s_%s' % (name, tag)
 
 
-def _place_base(driver, instance, name, staged, digest):
+def _place_base(image_backend, instance, name, staged, digest):
     """Put the source's base ``staged`` into the image cache; its path."""
     digest = digest or sparse_transfer.content_digest(staged)
-    lock_path = driver.image_backend.by_name(instance, 'disk').lock_path
+    lock_path = image_backend.by_name(instance, 'disk').lock_path
     fileutils.ensure_tree(_base_dir())
     for candidate in itertools.chain([name], _alternate_names(name, digest)):
         path = os.path.join(_base_dir(), candidate)
@@ -538,15 +546,15 @@ def _copy_from(host):
     return copy_from_source
 
 
-def _fill_base(driver, context, instance, target, cache_name, size,
-               fallback_from_host):
-    disk = driver.image_backend.by_name(instance, target)
+def _fill_base(context, instance, target, cache_name, size,
+               fallback_from_host, image_backend, fetch_cached):
+    disk = image_backend.by_name(instance, target)
     image_id = image_named(instance, cache_name)
     if image_id:
         LOG.debug('Backing file %(name)s of %(disk)s is image %(image)s',
                   {'name': cache_name, 'disk': target, 'image': image_id},
                   instance=instance)
-        driver._try_fetch_image_cache(
+        fetch_cached(
             disk, libvirt_utils.fetch_image, context, cache_name, image_id,
             instance, size, fallback_from_host)
         return
@@ -579,10 +587,14 @@ def rescue_kernel_ramdisk(instance):
     return files
 
 
-def fetch_rescue_kernel_ramdisk(driver, context, instance, source_host):
+def fetch_rescue_kernel_ramdisk(context, instance, source_host, fetch_image):
+    """Fetch the rescue kernel and ramdisk this host lacks.
+
+    ``fetch_image`` is called as the driver's ``_try_fetch_image`` (context,
+    path, image id, instance, host to fall back on).
+    """
     instance_dir = libvirt_utils.get_instance_path(instance)
     for name, image_id in rescue_kernel_ramdisk(instance):
         path = os.path.join(instance_dir, name)
         if not os.path.exists(path):
-            driver._try_fetch_image(context, path, image_id, instance,
-                                    source_host)
+            fetch_image(context, path, image_id, instance, source_host)

@@ -26,7 +26,7 @@ from nova.virt.libvirt import utils as libvirt_utils
 from oslo_concurrency import processutils
 from oslo_utils.fixture import uuidsentinel as uuids
 
-from nova_rescue_lm.virt.libvirt import block_migration
+from nova_rescue_lm.virt.libvirt import rescue_disks
 from nova_rescue_lm.virt import rescue_record
 from tests.unit import fakes
 from tests.unit.virt.libvirt import test_sparse_transfer
@@ -90,30 +90,30 @@ class FakeGuest(object):
 class DomainTest(test.NoDBTestCase):
 
     def test_legacy_and_stable_domains(self):
-        self.assertTrue(block_migration.is_legacy_domain(LEGACY))
-        self.assertFalse(block_migration.is_legacy_domain(STABLE))
-        self.assertFalse(block_migration.is_legacy_domain(domain()))
+        self.assertTrue(rescue_disks.is_legacy_domain(LEGACY))
+        self.assertFalse(rescue_disks.is_legacy_domain(STABLE))
+        self.assertFalse(rescue_disks.is_legacy_domain(domain()))
 
     def test_legacy_rbd_domain(self):
         rbd = disk(None, 'vda', source_type='network')
         rbd.source_name = 'vms/%s_disk.rescue' % uuids.instance
-        self.assertTrue(block_migration.is_legacy_domain(domain(rbd)))
+        self.assertTrue(rescue_disks.is_legacy_domain(domain(rbd)))
 
     def test_read_only_disks_from_the_xml(self):
         xml = LEGACY.to_xml()
         self.assertEqual({'hda': '/i/disk.config.rescue'},
-                         block_migration.read_only_disks(xml))
+                         rescue_disks.read_only_disks(xml))
         floppy = domain(disk('/i/disk.rescue', 'fda', device='floppy'),
                         disk('/i/iso', 'hdb', readonly=True))
         self.assertEqual({'hdb': '/i/iso'},
-                         block_migration.read_only_disks(floppy.to_xml()))
+                         rescue_disks.read_only_disks(floppy.to_xml()))
 
     def test_mark_read_only(self):
         infos = [{'path': '/i/disk.rescue'}, {'path': '/i/disk'},
                  {'path': '/i/disk.config.rescue'}]
-        block_migration.mark_read_only(infos, LEGACY.to_xml())
+        rescue_disks.mark_read_only(infos, LEGACY.to_xml())
         self.assertEqual([False, False, True],
-                         [bool(i.get(block_migration.COPY)) for i in infos])
+                         [bool(i.get(rescue_disks.COPY)) for i in infos])
 
     def test_legacy_root_on_vdb_is_mirrored_even_with_a_volume_there(self):
         # nova dropped vdb (a volume BDM names /dev/vdb) and kept the cdrom
@@ -122,7 +122,7 @@ class DomainTest(test.NoDBTestCase):
                        ['vda', 'hda'])
         self.assertEqual(
             (['/i/disk.rescue', '/i/disk'], ['vda', 'vdb']),
-            block_migration.disks_to_mirror(
+            rescue_disks.disks_to_mirror(
                 FakeGuest(LEGACY), LEGACY.to_xml(), True, nova_choice))
 
     def test_stable_keeps_nova_volume_filter(self):
@@ -133,18 +133,18 @@ class DomainTest(test.NoDBTestCase):
         self.assertEqual(
             (['/i/disk', '/i/disk.eph0', '/i/disk.rescue'],
              ['vda', 'vdb', 'vdc']),
-            block_migration.disks_to_mirror(
+            rescue_disks.disks_to_mirror(
                 FakeGuest(with_volume), with_volume.to_xml(), False,
                 nova_choice))
 
     def test_volume_free_bdi_stays_truthy(self):
-        bdi = block_migration.volume_free_bdi(
+        bdi = rescue_disks.volume_free_bdi(
             {'block_device_mapping': [{'mount_device': '/dev/vdb'}],
              'swap': None})
         self.assertEqual([], bdi['block_device_mapping'])
         self.assertTrue(bdi)
         self.assertEqual({'block_device_mapping': []},
-                         block_migration.volume_free_bdi(None))
+                         rescue_disks.volume_free_bdi(None))
 
 
 class InstanceDirTestBase(test.NoDBTestCase):
@@ -174,10 +174,10 @@ class SourceFilesTest(InstanceDirTestBase):
         self.assertEqual(
             [os.path.join(self.dir, name) for name in (
                 'disk.config', 'disk.eph0', 'disk.eph1', 'disk.swap')],
-            block_migration.missing_disk_files(self.instance, config))
+            rescue_disks.missing_disk_files(self.instance, config))
 
     def test_synthetic_config(self):
-        config = block_migration.synthetic_config(
+        config = rescue_disks.synthetic_config(
             [('/i/disk.eph0', 'qcow2'), ('/i/disk.config', 'raw')])
         self.assertEqual(
             [('file', '/i/disk.eph0', 'qcow2'),
@@ -190,7 +190,8 @@ class DestinationTest(InstanceDirTestBase):
 
     def setUp(self):
         super().setUp()
-        self.driver = mock.Mock()
+        self.image_backend = mock.Mock()
+        self.fetch_cached = mock.Mock()
         self.copy = self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.utils.copy_image')).mock
 
@@ -201,7 +202,7 @@ class DestinationTest(InstanceDirTestBase):
                 'backing_file': backing or '',
                 'over_committed_disk_size': 0}
         if copy:
-            info[block_migration.COPY] = True
+            info[rescue_disks.COPY] = True
         return info
 
     def test_rescue_base_filled_with_the_recorded_rescue_image(self):
@@ -210,14 +211,14 @@ class DestinationTest(InstanceDirTestBase):
                  self._info('disk.rescue', backing='/b/' + sha1(uuids.rescue)),
                  self._info('disk.eph0', backing='/b/ephemeral_1_abc'),
                  self._info('disk.swap', backing='/b/swap_128')]
-        block_migration.fill_foreign_bases(
-            self.driver, self.context, self.instance, self.dir, infos,
-            'src-host')
-        backend = self.driver.image_backend.by_name
+        rescue_disks.fill_foreign_bases(
+            self.context, self.instance, self.dir, infos, 'src-host',
+            self.image_backend, self.fetch_cached)
+        backend = self.image_backend.by_name
         self.assertEqual(
             [mock.call(self.instance, os.path.join(self.dir, 'disk.rescue'))],
             backend.call_args_list)
-        self.driver._try_fetch_image_cache.assert_called_once_with(
+        self.fetch_cached.assert_called_once_with(
             backend.return_value, mock.ANY, self.context, sha1(uuids.rescue),
             uuids.rescue, self.instance, 1024, 'src-host')
         # Ephemeral and swap bases are SourcePull's.
@@ -227,11 +228,11 @@ class DestinationTest(InstanceDirTestBase):
     def _fill_unknown(self):
         infos = [self._info('disk.rescue',
                             backing='/b/' + sha1(uuids.someone_elses))]
-        block_migration.fill_foreign_bases(
-            self.driver, self.context, self.instance, self.dir, infos,
-            'src-host')
-        self.driver._try_fetch_image_cache.assert_not_called()
-        image = self.driver.image_backend.by_name.return_value
+        rescue_disks.fill_foreign_bases(
+            self.context, self.instance, self.dir, infos, 'src-host',
+            self.image_backend, self.fetch_cached)
+        self.fetch_cached.assert_not_called()
+        image = self.image_backend.by_name.return_value
         image.cache.assert_called_once_with(
             fetch_func=mock.ANY, filename=sha1(uuids.someone_elses),
             size=1024)
@@ -250,12 +251,12 @@ class DestinationTest(InstanceDirTestBase):
 
     def test_rescue_image_found_without_a_record(self):
         self.flags(rescue_image_id=uuids.configured, group='libvirt')
-        self.assertEqual(uuids.configured, block_migration.image_named(
+        self.assertEqual(uuids.configured, rescue_disks.image_named(
             self.instance, sha1(uuids.configured)))
         self.instance.system_metadata['image_base_image_ref'] = uuids.base
-        self.assertEqual(uuids.base, block_migration.image_named(
+        self.assertEqual(uuids.base, rescue_disks.image_named(
             self.instance, sha1(uuids.base)))
-        self.assertIsNone(block_migration.image_named(
+        self.assertIsNone(rescue_disks.image_named(
             self.instance, sha1(uuids.other)))
 
 
@@ -270,8 +271,8 @@ class PullFromSourceTest(InstanceDirTestBase):
         self.src = os.path.join(ssh.tmp, 'src', self.instance.uuid)
         os.makedirs(os.path.join(ssh.tmp, 'src', '_base'))
         os.makedirs(self.src)
-        self.driver = mock.Mock()
-        self.driver.image_backend.by_name.return_value.lock_path = (
+        self.image_backend = mock.Mock()
+        self.image_backend.by_name.return_value.lock_path = (
             os.path.join(self.root, 'locks'))
         self.base = os.path.join(self.root, '_base')
 
@@ -292,27 +293,27 @@ class PullFromSourceTest(InstanceDirTestBase):
             processutils.execute('qemu-io', '-f', 'qcow2', '-c',
                                  'write -P 7 1M 64k', path)
             info.update(type='qcow2', backing_file=base)
-            block_migration.describe_generated_bases([info])
-            self.assertEqual(base_path, info[block_migration.BASE]['path'])
+            rescue_disks.describe_generated_bases([info])
+            self.assertEqual(base_path, info[rescue_disks.BASE]['path'])
         else:
             test_sparse_transfer.sparse_file(path, 2 ** 20, {0: written})
             info['type'] = 'raw'
         return info
 
     def _pull(self, infos):
-        pull = block_migration.SourcePull(self.instance, self.dir, infos,
-                                          'src-host')
+        pull = rescue_disks.SourcePull(self.instance, self.dir, infos,
+                                       'src-host')
         pull.start()
-        pull.place(self.driver)
+        pull.place(self.image_backend)
 
     def _backing(self, path):
         return libvirt_utils.get_disk_backing_file(path, basename=False)
 
     def test_one_transfer_of_what_libvirt_will_not_mirror(self):
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
-        eph[block_migration.COPY] = True
+        eph[rescue_disks.COPY] = True
         config = self._source_disk('disk.config.rescue')
-        config[block_migration.COPY] = True
+        config[rescue_disks.COPY] = True
         root = self._source_disk('disk')  # mirrored by libvirt
         self._pull([root, eph, config])
 
@@ -324,7 +325,7 @@ class PullFromSourceTest(InstanceDirTestBase):
                              test_sparse_transfer.read(dest))
         base = os.path.join(self.base, 'ephemeral_1_0706d66')
         self.assertEqual(
-            test_sparse_transfer.read(eph[block_migration.BASE]['path']),
+            test_sparse_transfer.read(eph[rescue_disks.BASE]['path']),
             test_sparse_transfer.read(base))
         self.assertLess(os.stat(base).st_blocks * 512, 2 ** 20)  # sparse
         self.assertEqual(['ephemeral_1_0706d66'], os.listdir(self.base))
@@ -333,14 +334,14 @@ class PullFromSourceTest(InstanceDirTestBase):
 
     def test_a_base_with_the_same_bytes_is_used_not_sent(self):
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
-        eph[block_migration.COPY] = True
+        eph[rescue_disks.COPY] = True
         os.makedirs(self.base)
         test_sparse_transfer.sparse_file(
             os.path.join(self.base, 'ephemeral_1_0706d66'), 2 ** 30,
             {0: b'mkfs here' + bytes(4096)})  # written zeros: same bytes
         pulled = self.useFixture(fixtures.MockPatch(
             'nova_rescue_lm.virt.libvirt.sparse_transfer.pull',
-            wraps=block_migration.sparse_transfer.pull)).mock
+            wraps=rescue_disks.sparse_transfer.pull)).mock
         self._pull([eph])
         self.assertEqual([eph['path']], pulled.call_args[0][1])
         self.assertEqual(['ephemeral_1_0706d66'], os.listdir(self.base))
@@ -359,7 +360,7 @@ class PullFromSourceTest(InstanceDirTestBase):
         """
         ours, before = self._other_bytes_here('ephemeral_1_0706d66')
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
-        eph[block_migration.COPY] = True
+        eph[rescue_disks.COPY] = True
         self._pull([eph])
 
         self.assertEqual(before, test_sparse_transfer.read(ours))
@@ -368,7 +369,7 @@ class PullFromSourceTest(InstanceDirTestBase):
         self.assertRegex(alternate, r'^ephemeral_1_[0-9a-f]{7}$')
         alternate = os.path.join(self.base, alternate)
         self.assertEqual(
-            test_sparse_transfer.read(eph[block_migration.BASE]['path']),
+            test_sparse_transfer.read(eph[rescue_disks.BASE]['path']),
             test_sparse_transfer.read(alternate))
         disk = os.path.join(self.dir, 'disk.eph0')
         self.assertEqual(alternate, self._backing(disk))
@@ -390,7 +391,7 @@ class PullFromSourceTest(InstanceDirTestBase):
         backing = self._backing(disk)
         self.assertNotEqual(os.path.join(self.base, 'swap_512'), backing)
         self.assertEqual(
-            test_sparse_transfer.read(swap[block_migration.BASE]['path']),
+            test_sparse_transfer.read(swap[rescue_disks.BASE]['path']),
             test_sparse_transfer.read(backing))
 
     def test_nothing_to_bring(self):
@@ -400,17 +401,17 @@ class PullFromSourceTest(InstanceDirTestBase):
     def test_what_the_pull_takes(self):
         self.assertEqual(
             [False, True, True, True],
-            [block_migration.takes(info) for info in (
+            [rescue_disks.takes(info) for info in (
                 {'backing_file': sha1(uuids.image)},
                 {'backing_file': 'ephemeral_1_0706d66'},
-                {'backing_file': '', block_migration.COPY: True},
+                {'backing_file': '', rescue_disks.COPY: True},
                 {'backing_file': 'swap_512'})])
 
     def test_an_abandoned_pull_leaves_nothing(self):
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
-        eph[block_migration.COPY] = True
-        pull = block_migration.SourcePull(self.instance, self.dir, [eph],
-                                          'src-host')
+        eph[rescue_disks.COPY] = True
+        pull = rescue_disks.SourcePull(self.instance, self.dir, [eph],
+                                       'src-host')
         pull.start()
         pull.abandon()
         self.assertEqual([], os.listdir(self.dir))
@@ -419,12 +420,12 @@ class PullFromSourceTest(InstanceDirTestBase):
     def test_a_failed_transfer_places_nothing(self):
         self.useFixture(fixtures.EnvironmentVariable('SSH_REFUSED', '1'))
         eph = self._source_disk('disk.eph0', base='ephemeral_1_0706d66')
-        eph[block_migration.COPY] = True
-        pull = block_migration.SourcePull(self.instance, self.dir, [eph],
-                                          'src-host')
+        eph[rescue_disks.COPY] = True
+        pull = rescue_disks.SourcePull(self.instance, self.dir, [eph],
+                                       'src-host')
         pull.start()
         self.assertRaises(processutils.ProcessExecutionError, pull.place,
-                          self.driver)
+                          self.image_backend)
         self.assertEqual([], os.listdir(self.dir))
         self.assertFalse(os.path.exists(self.base))
 
@@ -433,12 +434,12 @@ class KernelRamdiskTest(InstanceDirTestBase):
 
     def setUp(self):
         super().setUp()
-        self.driver = mock.Mock()
+        self.fetch_image = mock.Mock()
 
     def _fetch(self):
-        block_migration.fetch_rescue_kernel_ramdisk(
-            self.driver, self.context, self.instance, 'src-host')
-        return [c[0][1:4] for c in self.driver._try_fetch_image.call_args_list]
+        rescue_disks.fetch_rescue_kernel_ramdisk(
+            self.context, self.instance, 'src-host', self.fetch_image)
+        return [c[0][1:4] for c in self.fetch_image.call_args_list]
 
     def test_recorded_ids(self):
         self.instance.system_metadata.update({
@@ -451,7 +452,7 @@ class KernelRamdiskTest(InstanceDirTestBase):
               self.instance)],
             self._fetch())
         self.assertEqual('src-host',
-                         self.driver._try_fetch_image.call_args[0][4])
+                         self.fetch_image.call_args[0][4])
 
     def test_without_a_record_nova_choice(self):
         self.flags(rescue_kernel_id=uuids.kernel, group='libvirt')
@@ -466,8 +467,8 @@ class KernelRamdiskTest(InstanceDirTestBase):
         self.assertEqual([], self._fetch())
 
     def test_guards(self):
-        self.assertTrue(block_migration.is_migrating_rescued(self.instance))
+        self.assertTrue(rescue_disks.is_migrating_rescued(self.instance))
         self.instance.task_state = None
-        self.assertFalse(block_migration.is_migrating_rescued(self.instance))
+        self.assertFalse(rescue_disks.is_migrating_rescued(self.instance))
         self.instance.vm_state = vm_states.ACTIVE
-        self.assertFalse(block_migration.is_rescued(self.instance))
+        self.assertFalse(rescue_disks.is_rescued(self.instance))
