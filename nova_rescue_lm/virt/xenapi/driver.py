@@ -33,9 +33,9 @@ from nova_rescue_lm import conf
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt import rescue_timeout
-from nova_rescue_lm.virt.xenapi import host as xenapi_host
+from nova_rescue_lm.virt.xenapi import hostops
+from nova_rescue_lm.virt.xenapi import livemigrationops
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
-from nova_rescue_lm.virt.xenapi import migration
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 from nova_rescue_lm.virt.xenapi import vmops
 
@@ -65,12 +65,12 @@ class XenAPIDriver(driver.ComputeDriver):
             opts.connection_password, size=opts.connection_concurrent,
             login_timeout=opts.login_timeout,
             call_timeout=opts.call_timeout, ca_file=opts.connection_ca_file)
-        self._host = xenapi_host.HostOps(
+        self._host = hostops.HostOps(
             self._session, xapi_host=opts.xapi_host,
             sr_matching_filter=opts.sr_matching_filter,
             integration_bridge=opts.integration_bridge)
         self._vmops = vmops.VMOps(self._session, self._host)
-        self._migration = migration.MigrationOps(
+        self._migration = livemigrationops.LiveMigrationOps(
             self._session, self._host, self._vmops,
             migration_timeout=opts.migration_timeout)
         self._node_uuid = None

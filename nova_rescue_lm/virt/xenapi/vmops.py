@@ -33,8 +33,8 @@ from oslo_utils import units
 
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt import rescue_record
-from nova_rescue_lm.virt.xenapi import images
-from nova_rescue_lm.virt.xenapi import records
+from nova_rescue_lm.virt.xenapi import imageops
+from nova_rescue_lm.virt.xenapi import recordutils
 from nova_rescue_lm.virt.xenapi import rescue_record as xenapi_rescue
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 
@@ -64,13 +64,13 @@ class VMOps:
     def __init__(self, session, host):
         self._session = session
         self._host = host
-        self._images = images.ImageOps(session)
+        self._images = imageops.ImageOps(session)
 
     # lookups
 
     def find_vm(self, instance_uuid):
         """(ref, record) of the instance's VM, or (None, None)."""
-        vms = records.instance_vms(self._session, instance_uuid)
+        vms = recordutils.instance_vms(self._session, instance_uuid)
         if len(vms) > 1:
             LOG.error('Instance %(uuid)s has %(count)d VMs: %(refs)s',
                       {'uuid': instance_uuid, 'count': len(vms),
@@ -88,15 +88,15 @@ class VMOps:
 
     def _vms_here(self):
         """Nova VMs that live on (or, halted, are kept for) this host."""
-        for rec in records.nova_vms(self._session).values():
+        for rec in recordutils.nova_vms(self._session).values():
             resident = rec['resident_on']
             if resident == self._host.ref or (
-                    records.is_null(resident) and
+                    recordutils.is_null(resident) and
                     rec['affinity'] == self._host.ref):
                 yield rec
 
     def instance_uuids(self):
-        return [rec['other_config'][records.VM_UUID]
+        return [rec['other_config'][recordutils.VM_UUID]
                 for rec in self._vms_here()]
 
     def instance_names(self):
@@ -115,7 +115,7 @@ class VMOps:
             layout = self._create_disks(context, instance, image_meta,
                                         block_device_info, created)
             vm_ref = self._build_vm(instance, image_meta,
-                                    records.ROLE_INSTANCE, layout,
+                                    recordutils.ROLE_INSTANCE, layout,
                                     network_info)
             if power_on:
                 self._start(vm_ref)
@@ -144,16 +144,16 @@ class VMOps:
         sr = self._host.sr_ref()
         root = self._images.import_image(
             context, image_meta, sr, '%s root' % instance.name,
-            records.disk_tags(instance.uuid, records.ROOT,
-                              records.ROOT_DEVICE),
+            recordutils.disk_tags(instance.uuid, recordutils.ROOT,
+                              recordutils.ROOT_DEVICE),
             min_size=instance.flavor.root_gb * units.Gi)
         created.append(root)
-        layout = {records.ROOT_DEVICE: root}
+        layout = {recordutils.ROOT_DEVICE: root}
         for device, (kind, size) in self._blank_disks(
                 instance, block_device_info).items():
             vdi = self._images.create_vdi(
                 sr, '%s %s' % (instance.name, kind), size,
-                records.disk_tags(instance.uuid, kind, device))
+                recordutils.disk_tags(instance.uuid, kind, device))
             created.append(vdi)
             layout[device] = vdi
         return layout
@@ -166,22 +166,24 @@ class VMOps:
         swap_mb = (swap.get('swap_size') if virt_driver.swap_is_usable(swap)
                    else instance.flavor.swap)
         if swap_mb:
-            disks[records.SWAP_DEVICE] = (records.SWAP, swap_mb * units.Mi)
+            disks[recordutils.SWAP_DEVICE] = (recordutils.SWAP,
+                                              swap_mb * units.Mi)
         ephemerals = virt_driver.block_device_info_get_ephemerals(
             block_device_info)
         sizes = ([eph['size'] for eph in ephemerals] if ephemerals else
                  [instance.flavor.ephemeral_gb]
                  if instance.flavor.ephemeral_gb else [])
         for index, size_gb in enumerate(sizes):
-            disks[records.FIRST_EPHEMERAL_DEVICE + index] = (
-                records.EPHEMERAL, size_gb * units.Gi)
+            disks[recordutils.FIRST_EPHEMERAL_DEVICE + index] = (
+                recordutils.EPHEMERAL, size_gb * units.Gi)
         return disks
 
     def destroy(self, instance, destroy_disks=True):
-        for vm_ref, rec in records.instance_vms(self._session,
+        for vm_ref, rec in recordutils.instance_vms(self._session,
                                                 instance.uuid):
             resident = rec['resident_on']
-            if not records.is_null(resident) and resident != self._host.ref:
+            if (not recordutils.is_null(resident) and
+                    resident != self._host.ref):
                 # In a pool every compute sees every VM; never stop a VM
                 # that runs on another host (a migration got there first).
                 LOG.warning('Not destroying VM %s of the instance: it runs '
@@ -190,7 +192,8 @@ class VMOps:
                 return
             self._remove_vm(vm_ref, rec)
         if destroy_disks:
-            for vdi in records.instance_disks(self._session, instance.uuid):
+            for vdi in recordutils.instance_disks(self._session,
+                                                  instance.uuid):
                 self._destroy_vdi(vdi)
 
     # power
@@ -242,12 +245,13 @@ class VMOps:
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid, reason=_('no rescue image'))
         vm_ref, rec = self.find_vm(instance.uuid)
-        if vm_ref is not None and records.role_of(rec) == records.ROLE_RESCUE:
+        if (vm_ref is not None and
+                recordutils.role_of(rec) == recordutils.ROLE_RESCUE):
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid, reason=_('already rescued'))
-        disks = records.instance_disks(self._session, instance.uuid)
+        disks = recordutils.instance_disks(self._session, instance.uuid)
         for vdi, vdi_rec in disks.items():
-            if records.disk_type(vdi_rec) == records.RESCUE:
+            if recordutils.disk_type(vdi_rec) == recordutils.RESCUE:
                 self._destroy_vdi(vdi)  # left by an earlier failed rescue
         # The rescue disk comes first: a bad rescue image then fails the
         # rescue while the server still runs, untouched.
@@ -275,14 +279,14 @@ class VMOps:
         return self._images.import_image(
             context, image_meta, self._host.sr_ref(),
             '%s rescue' % instance.name,
-            records.disk_tags(instance.uuid, records.RESCUE))
+            recordutils.disk_tags(instance.uuid, recordutils.RESCUE))
 
     def _build_rescue_vm(self, instance, image_meta, rescue_vdi,
                          network_info):
         layout = {0: rescue_vdi}
         for device, vdi in self._instance_layout(instance).items():
-            layout[records.rescue_device(device)] = vdi
-        vm_ref = self._build_vm(instance, image_meta, records.ROLE_RESCUE,
+            layout[recordutils.rescue_device(device)] = vdi
+        vm_ref = self._build_vm(instance, image_meta, recordutils.ROLE_RESCUE,
                                 layout, network_info,
                                 name='%s-rescue' % instance.name)
         self._start(vm_ref)
@@ -307,7 +311,7 @@ class VMOps:
                 instance_id=instance.uuid,
                 reason=_('no rescue image is recorded for it'))
         layout = self._instance_layout(instance)  # checks the root disk
-        vms = records.instance_vms(self._session, instance.uuid)
+        vms = recordutils.instance_vms(self._session, instance.uuid)
         for vm_ref, rec in vms:
             self._refuse_elsewhere(instance, vm_ref, rec)
         for vm_ref, rec in vms:
@@ -315,13 +319,14 @@ class VMOps:
         if rescue:
             self._rebuild_rescue_vm(context, instance, network_info)
             return
-        for vdi, vdi_rec in records.instance_disks(
+        for vdi, vdi_rec in recordutils.instance_disks(
                 self._session, instance.uuid).items():
-            if records.disk_type(vdi_rec) == records.RESCUE:
+            if recordutils.disk_type(vdi_rec) == recordutils.RESCUE:
                 self._destroy_vdi(vdi)
         layout.update(self._missing_blank_disks(context, instance, layout))
         vm_ref = self._build_vm(instance, instance.image_meta,
-                                records.ROLE_INSTANCE, layout, network_info)
+                                recordutils.ROLE_INSTANCE, layout,
+                                network_info)
         rescue_record.clear(instance)
         if start:
             self._start(vm_ref)
@@ -332,7 +337,7 @@ class VMOps:
         """
         resident = rec['resident_on']
         if rec['power_state'] in ('Running', 'Paused') and not (
-                records.is_null(resident) or resident == self._host.ref):
+                recordutils.is_null(resident) or resident == self._host.ref):
             try:
                 where = self._session.call('host.get_name_label', resident)
             except xenapi_session.Failure:
@@ -343,9 +348,9 @@ class VMOps:
     def _rebuild_rescue_vm(self, context, instance, network_info):
         image_meta = self._images.image_meta(
             context, xenapi_rescue.image_ref(instance))
-        rescue_vdi = [vdi for vdi, rec in records.instance_disks(
+        rescue_vdi = [vdi for vdi, rec in recordutils.instance_disks(
             self._session, instance.uuid).items()
-            if records.disk_type(rec) == records.RESCUE]
+            if recordutils.disk_type(rec) == recordutils.RESCUE]
         if rescue_vdi:
             rescue_vdi = rescue_vdi[0]
         else:
@@ -356,18 +361,18 @@ class VMOps:
     def _instance_layout(self, instance):
         """{userdevice: vdi} of the instance's own disks, from their tags."""
         layout = {}
-        for vdi, rec in records.instance_disks(self._session,
+        for vdi, rec in recordutils.instance_disks(self._session,
                                                instance.uuid).items():
-            kind = records.disk_type(rec)
-            device = records.disk_device(rec)
-            if kind == records.RESCUE or device is None:
+            kind = recordutils.disk_type(rec)
+            device = recordutils.disk_device(rec)
+            if kind == recordutils.RESCUE or device is None:
                 continue
             if device in layout:
                 raise exception.InstanceRebootFailure(reason=_(
                     'two disks of instance %(uuid)s claim device %(dev)s') %
                     {'uuid': instance.uuid, 'dev': device})
             layout[device] = vdi
-        if records.ROOT_DEVICE not in layout:
+        if recordutils.ROOT_DEVICE not in layout:
             raise exception.InstanceRebootFailure(reason=_(
                 'the root disk of instance %s is not in this pool') %
                 instance.uuid)
@@ -377,7 +382,7 @@ class VMOps:
         """Swap and ephemeral disks the database expects but XAPI lacks."""
         expected = self._blank_disks(instance, None)
         if set(expected) <= set(layout) and set(layout) - {
-                records.ROOT_DEVICE} <= set(expected):
+                recordutils.ROOT_DEVICE} <= set(expected):
             return {}  # as the flavor says: no need to read the BDMs
         bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(
             context, instance.uuid)
@@ -393,7 +398,7 @@ class VMOps:
                         instance=instance)
             created[device] = self._images.create_vdi(
                 self._host.sr_ref(), '%s %s' % (instance.name, kind), size,
-                records.disk_tags(instance.uuid, kind, device))
+                recordutils.disk_tags(instance.uuid, kind, device))
         return created
 
     # XAPI records
@@ -422,7 +427,7 @@ class VMOps:
         return {
             'name_label': name,
             'name_description': ('rescue of %s' if role ==
-                                 records.ROLE_RESCUE else '%s') %
+                                 recordutils.ROLE_RESCUE else '%s') %
             instance.uuid,
             'user_version': '0',
             'is_a_template': False,
@@ -447,7 +452,7 @@ class VMOps:
             'HVM_boot_params': {} if pv else {'order': 'dc'},
             'platform': {} if pv else dict(_HVM_PLATFORM),
             'PCI_bus': '',
-            'other_config': records.vm_tags(instance.uuid, role),
+            'other_config': recordutils.vm_tags(instance.uuid, role),
             'recommendations': '',
             'xenstore_data': {},
             'tags': [],

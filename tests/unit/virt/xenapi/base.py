@@ -123,7 +123,7 @@ class XenAPIDriverTestCase(test.NoDBTestCase):
 
     def image_meta(self, image_id):
         return objects.ImageMeta.from_image_ref(
-            self.context, driver.vmops.images.glance.API(), image_id)
+            self.context, driver.vmops.imageops.glance.API(), image_id)
 
     def spawn(self, drv, inst, network_info=None):
         drv.spawn(self.context, inst, self.image_meta(inst.image_ref), [],

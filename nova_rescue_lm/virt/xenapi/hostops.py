@@ -28,7 +28,7 @@ from oslo_utils import uuidutils
 from oslo_utils import versionutils
 
 from nova_rescue_lm.i18n import _
-from nova_rescue_lm.virt.xenapi import records
+from nova_rescue_lm.virt.xenapi import recordutils
 
 LOG = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class HostOps:
         if kind == 'default-sr' and value == 'true':
             pool = session.call('pool.get_all')[0]
             sr = session.call('pool.get_default_SR', pool)
-            if not records.is_null(sr) and self._sees(sr):
+            if not recordutils.is_null(sr) and self._sees(sr):
                 return sr
         elif kind == 'other-config' and '=' in value:
             key, _eq, wanted = value.partition('=')

@@ -28,7 +28,7 @@ from oslo_log import log as logging
 
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
-from nova_rescue_lm.virt.xenapi import records
+from nova_rescue_lm.virt.xenapi import recordutils
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
 
 LOG = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ _SOURCE = 'source'
 _DESTINATION = 'destination'
 
 
-class MigrationOps:
+class LiveMigrationOps:
 
     def __init__(self, session, host, vmops, migration_timeout=3600):
         self._session = session
@@ -90,7 +90,7 @@ class MigrationOps:
     def _sees_all_disks(self, vm_ref):
         for vbd in self._session.call('VM.get_VBDs', vm_ref):
             rec = self._session.call('VBD.get_record', vbd)
-            if rec['empty'] or records.is_null(rec['VDI']):
+            if rec['empty'] or recordutils.is_null(rec['VDI']):
                 continue
             sr = self._session.call('VDI.get_SR', rec['VDI'])
             if not self._host.sees_sr(sr):
@@ -122,30 +122,32 @@ class MigrationOps:
 
         The tags follow from the VM's role and device layout.
         """
-        rescue = records.role_of(rec) == records.ROLE_RESCUE
+        rescue = recordutils.role_of(rec) == recordutils.ROLE_RESCUE
         for vbd in self._session.call('VM.get_VBDs', vm_ref):
             vbd_rec = self._session.call('VBD.get_record', vbd)
             vdi = vbd_rec['VDI']
-            if vbd_rec['empty'] or records.is_null(vdi):
+            if vbd_rec['empty'] or recordutils.is_null(vdi):
                 continue
             other = self._session.call('VDI.get_other_config', vdi)
-            if other.get(records.VDI_UUID) == instance.uuid:
+            if other.get(recordutils.VDI_UUID) == instance.uuid:
                 continue
             device = int(vbd_rec['userdevice'])
             if rescue:
-                kind = records.RESCUE if device == 0 else None
+                kind = recordutils.RESCUE if device == 0 else None
                 device = None if device == 0 else device - 1
             else:
                 kind = None
             if kind is None:
-                kind = (records.ROOT if device == records.ROOT_DEVICE else
-                        records.SWAP if device == records.SWAP_DEVICE else
-                        records.EPHEMERAL)
+                kind = (recordutils.ROOT
+                        if device == recordutils.ROOT_DEVICE else
+                        recordutils.SWAP
+                        if device == recordutils.SWAP_DEVICE else
+                        recordutils.EPHEMERAL)
             LOG.warning('Disk %(vdi)s arrived without its tags; tagging it '
                         'as %(kind)s', {'vdi': vdi, 'kind': kind},
                         instance=instance)
-            for key, value in records.disk_tags(instance.uuid, kind,
-                                                device).items():
+            for key, value in recordutils.disk_tags(instance.uuid, kind,
+                                                    device).items():
                 self._session.call('VDI.remove_from_other_config', vdi, key)
                 self._session.call('VDI.add_to_other_config', vdi, key,
                                    value)
@@ -194,7 +196,7 @@ class MigrationOps:
         if rec['power_state'] not in ('Running', 'Paused'):
             return
         call = self._session.call
-        if not records.is_null(rec['metrics']):
+        if not recordutils.is_null(rec['metrics']):
             try:
                 domain = call('VM_metrics.get_current_domain_type',
                               rec['metrics'])
@@ -203,7 +205,7 @@ class MigrationOps:
             if domain in ('pv', 'pv_in_pvh', 'pvh'):
                 return
         guest = {}
-        if not records.is_null(rec['guest_metrics']):
+        if not recordutils.is_null(rec['guest_metrics']):
             try:
                 guest = call('VM_guest_metrics.get_record',
                              rec['guest_metrics'])
@@ -211,8 +213,8 @@ class MigrationOps:
                 guest = {}
         other = guest.get('other') or {}
         version = guest.get('PV_drivers_version') or {}
-        role = (_('its rescue VM') if records.role_of(rec) ==
-                records.ROLE_RESCUE else _('its VM'))
+        role = (_('its rescue VM') if recordutils.role_of(rec) ==
+                recordutils.ROLE_RESCUE else _('its VM'))
         if other.get('data-cant-suspend-reason'):
             raise exception.MigrationPreCheckError(reason=_(
                 'XAPI cannot live-migrate %(role)s %(vm)s: the guest says it '
@@ -225,7 +227,7 @@ class MigrationOps:
             return
         hint = (_('Rescue the server from an image with the XenServer or '
                   'XCP-ng guest tools, or unrescue it before migrating.')
-                if records.role_of(rec) == records.ROLE_RESCUE else
+                if recordutils.role_of(rec) == recordutils.ROLE_RESCUE else
                 _('Run the XenServer or XCP-ng guest tools in the guest.'))
         LOG.warning('Refusing to live-migrate VM %s: an HVM guest without '
                     'PV drivers or feature-suspend', vm_ref,
@@ -393,7 +395,7 @@ class MigrationOps:
         vdi_map = {}
         for vbd in self._session.call('VM.get_VBDs', vm_ref):
             rec = self._session.call('VBD.get_record', vbd)
-            if not rec['empty'] and not records.is_null(rec['VDI']):
+            if not rec['empty'] and not recordutils.is_null(rec['VDI']):
                 vdi_map[rec['VDI']] = str(data.destination_sr_ref)
         return vdi_map
 

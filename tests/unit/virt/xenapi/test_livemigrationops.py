@@ -28,7 +28,7 @@ from nova.objects import base as obj_base
 from nova.objects import migrate_data as nova_migrate_data
 from oslo_serialization import jsonutils
 
-from nova_rescue_lm.virt.xenapi import host as xen_host
+from nova_rescue_lm.virt.xenapi import hostops
 from nova_rescue_lm.virt.xenapi import migrate_data as xen_migrate_data
 from tests.unit.virt.xenapi import base
 
@@ -281,9 +281,9 @@ class LocalStorageTest(MigrationTestBase):
 
     def test_refuses_to_start_without_a_usable_sr(self):
         # The pool's default SR is the local SR of xs-a1.
-        self.assertRaises(xen_host.NoUsableSR, self.make_driver,
+        self.assertRaises(hostops.NoUsableSR, self.make_driver,
                           xapi_host='xs-a2')
-        self.assertRaises(xen_host.NoUsableSR, self.make_driver,
+        self.assertRaises(hostops.NoUsableSR, self.make_driver,
                           xapi_host='xs-a1',
                           sr_matching_filter='other-config:nova-sr=xs-a2')
 
