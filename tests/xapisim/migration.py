@@ -21,7 +21,8 @@ then has the destination create the VM, VBDs and VIFs
 (``xapisim.receive_vm``, standing in for XAPI's metadata import) and finally
 removes VM, VBDs, VIFs and VDIs here. As in XAPI: the VM keeps its uuid and
 power state; VDIs, VBDs and VIFs are new objects on the destination (storage
-motion creates new VDIs); a Halted VM may be migrated too; with the option
+motion creates new VDIs, whose other_config keeps only ``config-drive``);
+a Halted VM may be migrated too; with the option
 ``copy=true`` (Halted VMs only) the source stays and the copy gets a new
 uuid.
 """
@@ -37,6 +38,20 @@ from tests.xapisim.errors import XapiError
 from tests.xapisim import model
 
 TOKEN_KEYS = ('master', 'xenops', 'session_id', 'host', 'SM')
+
+#: The only VDI.other_config keys a storage migration keeps on the new VDI
+#: (xen-api ``xapi_globs.ml`` ``vdi_other_config_sync_keys``; copied by
+#: ``xapi_vm_migrate.ml`` ``intra_pool_vdi_remap`` within a pool and by
+#: ``import.ml``, the metadata import of a migration to another pool, onto
+#: the mirrored VDI). Everything else of the source VDI's other_config is
+#: left behind.
+VDI_OTHER_CONFIG_SYNC_KEYS = ('config-drive',)
+
+
+def _synced_other_config(other_config):
+    return {k: v for k, v in other_config.items()
+            if k in VDI_OTHER_CONFIG_SYNC_KEYS}
+
 
 # VM fields that do not travel: references into the source pool and state.
 _VM_LOCAL = ('resident_on', 'scheduled_to_be_resident_on', 'affinity',
@@ -190,6 +205,8 @@ def _prepare(api, vm, dest, vdi_map, vif_map, options, sending=False):
                 'sharable', 'read_only', 'other_config', 'xenstore_data',
                 'sm_config', 'tags')}
         plan.vdi_records[vdi]['SR'] = sr
+        plan.vdi_records[vdi]['other_config'] = _synced_other_config(
+            vdirec['other_config'])
         plan.vdi_bytes[vdi] = bytes(api.vdi_data.get(vdi, b''))
     vm_fields = {k: v for k, v in rec.items() if k not in _VM_LOCAL}
     plan.payload = {
@@ -290,6 +307,7 @@ def _intra_pool(api, plan, host):
         fields = {k: v for k, v in old.items()
                   if k not in ('uuid', 'SR', 'location')}
         fields['SR'] = sr
+        fields['other_config'] = _synced_other_config(old['other_config'])
         new = api.db.create('VDI', fields)
         api.db.get('VDI', new)['location'] = api.db.get('VDI', new)['uuid']
         api.vdi_data[new] = bytearray(api.vdi_data.get(vdi, b''))

@@ -160,6 +160,23 @@ class PoolMigrateTest(base.ContractTestCase):
         self.assertEqual(b'moved', self.get_vdi(new_vdi)[4096:4101])
         self.assertFailure('HANDLE_INVALID', self.x.VDI.get_record, vdi)
 
+    def test_storage_motion_keeps_only_config_drive_of_other_config(self):
+        # xapi_globs.ml vdi_other_config_sync_keys = ["config-drive"];
+        # xapi_vm_migrate.ml intra_pool_vdi_remap copies only those keys
+        # onto the VDI the disk was mirrored to.
+        self.sim_only('needs a local SR on one host of a two-host pool')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        vm = self._running_vm(h1, sr=self.sim.local_sr_ref('xs-a1'))
+        vdi = self.x.VBD.get_VDI(self.x.VM.get_VBDs(vm)[0])
+        self.x.VDI.add_to_other_config(vdi, 'nova_disk_type', 'root')
+        self.x.VDI.add_to_other_config(vdi, 'config-drive', 'true')
+        token = self.x.host.migrate_receive(h2, self.network(), {})
+        self.x.VM.migrate_send(vm, token, True, {vdi: self._shared_sr()},
+                               {}, {})
+        new_vdi = self.x.VBD.get_VDI(self.x.VM.get_VBDs(vm)[0])
+        self.assertEqual({'config-drive': 'true'},
+                         self.x.VDI.get_other_config(new_vdi))
+
 
 class CrossPoolMigrateTest(base.ContractTestCase):
 
@@ -260,6 +277,23 @@ class CrossPoolMigrateTest(base.ContractTestCase):
                                     session_id=sid)
             self.assertEqual(b'root-mark', root_disk[:9])
             self.assertEqual(b'eph-mark', eph_disk[MiB:MiB + 8])
+
+    def test_migrated_vdis_keep_only_config_drive_of_other_config(self):
+        # xapi_globs.ml vdi_other_config_sync_keys = ["config-drive"]:
+        # import.ml (the destination's metadata import, Found_disk) copies
+        # only those keys onto the mirrored VDI; the VM's own other_config
+        # travels whole.
+        vm, root, eph = self._vm(start=False)
+        self.x.VDI.add_to_other_config(eph, 'config-drive', 'true')
+        self._forget_dest_vm(self.x.VM.get_uuid(vm))
+        vdi_map, vif_map = self._maps(vm)
+        new = self.x.VM.migrate_send(vm, self._token(), True, vdi_map,
+                                     vif_map, {})
+        self.assertEqual('inst-1',
+                         self.dx.VM.get_other_config(new)['nova_uuid'])
+        other = {self.dx.VBD.get_userdevice(v): self.dx.VDI.get_other_config(
+            self.dx.VBD.get_VDI(v)) for v in self.dx.VM.get_VBDs(new)}
+        self.assertEqual({'0': {}, '1': {'config-drive': 'true'}}, other)
 
     def test_a_halted_vm_migrates_and_stays_halted(self):
         vm, root, eph = self._vm(start=False)

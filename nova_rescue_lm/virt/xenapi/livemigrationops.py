@@ -114,43 +114,12 @@ class LiveMigrationOps:
         vm_ref, rec = self._vmops.find_vm(instance.uuid)
         if vm_ref is None:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
+        # Storage motion keeps only config-drive of a VDI's other_config
+        # (xen-api xapi_globs.ml vdi_other_config_sync_keys): the disk tags
+        # come back first, so a failed set_affinity leaves nothing to
+        # unrescue or reboot without them (both retag too).
+        self._vmops.retag_disks(instance, vm_ref, rec)
         self._session.call('VM.set_affinity', vm_ref, self._host.ref)
-        self._retag_disks(instance, vm_ref, rec)
-
-    def _retag_disks(self, instance, vm_ref, rec):
-        """Give disks that lost their tags on the way their tags back.
-
-        The tags follow from the VM's role and device layout.
-        """
-        rescue = recordutils.role_of(rec) == recordutils.ROLE_RESCUE
-        for vbd in self._session.call('VM.get_VBDs', vm_ref):
-            vbd_rec = self._session.call('VBD.get_record', vbd)
-            vdi = vbd_rec['VDI']
-            if vbd_rec['empty'] or recordutils.is_null(vdi):
-                continue
-            other = self._session.call('VDI.get_other_config', vdi)
-            if other.get(recordutils.VDI_UUID) == instance.uuid:
-                continue
-            device = int(vbd_rec['userdevice'])
-            if rescue:
-                kind = recordutils.RESCUE if device == 0 else None
-                device = None if device == 0 else device - 1
-            else:
-                kind = None
-            if kind is None:
-                kind = (recordutils.ROOT
-                        if device == recordutils.ROOT_DEVICE else
-                        recordutils.SWAP
-                        if device == recordutils.SWAP_DEVICE else
-                        recordutils.EPHEMERAL)
-            LOG.warning('Disk %(vdi)s arrived without its tags; tagging it '
-                        'as %(kind)s', {'vdi': vdi, 'kind': kind},
-                        instance=instance)
-            for key, value in recordutils.disk_tags(instance.uuid, kind,
-                                                    device).items():
-                self._session.call('VDI.remove_from_other_config', vdi, key)
-                self._session.call('VDI.add_to_other_config', vdi, key,
-                                   value)
 
     # source
 

@@ -249,6 +249,8 @@ class VMOps:
                 recordutils.role_of(rec) == recordutils.ROLE_RESCUE):
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid, reason=_('already rescued'))
+        if vm_ref is not None:
+            self.retag_disks(instance, vm_ref, rec)
         disks = recordutils.instance_disks(self._session, instance.uuid)
         for vdi, vdi_rec in disks.items():
             if recordutils.disk_type(vdi_rec) == recordutils.RESCUE:
@@ -295,6 +297,52 @@ class VMOps:
     def unrescue(self, context, instance, network_info):
         self.rebuild(context, instance, network_info, rescue=False)
 
+    def retag_disks(self, instance, vm_ref, rec):
+        """Give the disks of the instance's VM their tags back.
+
+        A storage migration keeps only ``config-drive`` of a disk's
+        other_config (xen-api xapi_globs.ml vdi_other_config_sync_keys), so
+        a disk that moved to other storage arrives untagged; the VM keeps
+        its own other_config. The tags follow from the VM's role and the
+        device each disk has in it. Done after every migration and again
+        before unrescue, rescue and hard reboot read the tags, in case the
+        step after the migration never ran.
+        """
+        call = self._session.call
+        rescue = recordutils.role_of(rec) == recordutils.ROLE_RESCUE
+        for vbd in call('VM.get_VBDs', vm_ref):
+            vbd_rec = call('VBD.get_record', vbd)
+            vdi = vbd_rec['VDI']
+            if vbd_rec['empty'] or recordutils.is_null(vdi):
+                continue
+            other = call('VDI.get_other_config', vdi)
+            if other.get(recordutils.VDI_UUID) == instance.uuid:
+                continue
+            device = int(vbd_rec['userdevice'])
+            kind = None
+            if rescue:
+                if device == 0:
+                    kind, device = recordutils.RESCUE, None
+                else:
+                    device -= 1
+            if kind is None:
+                kind = (recordutils.ROOT
+                        if device == recordutils.ROOT_DEVICE else
+                        recordutils.SWAP
+                        if device == recordutils.SWAP_DEVICE else
+                        recordutils.EPHEMERAL)
+            LOG.warning('Disk %(vdi)s of VM %(vm)s has no tags (a storage '
+                        'migration keeps only config-drive of a disk\'s '
+                        'other_config); tagging it as %(kind)s',
+                        {'vdi': vdi, 'vm': vm_ref, 'kind': kind},
+                        instance=instance)
+            for key, value in recordutils.disk_tags(instance.uuid, kind,
+                                                    device).items():
+                # add_to_other_config refuses a key that exists
+                # (MAP_DUPLICATE_KEY).
+                call('VDI.remove_from_other_config', vdi, key)
+                call('VDI.add_to_other_config', vdi, key, value)
+
     # rebuild from the database
 
     def rebuild(self, context, instance, network_info, rescue=None,
@@ -310,10 +358,12 @@ class VMOps:
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid,
                 reason=_('no rescue image is recorded for it'))
-        layout = self._instance_layout(instance)  # checks the root disk
         vms = recordutils.instance_vms(self._session, instance.uuid)
         for vm_ref, rec in vms:
             self._refuse_elsewhere(instance, vm_ref, rec)
+        for vm_ref, rec in vms:
+            self.retag_disks(instance, vm_ref, rec)
+        layout = self._instance_layout(instance)  # checks the root disk
         for vm_ref, rec in vms:
             self._remove_vm(vm_ref, rec)
         if rescue:

@@ -397,9 +397,12 @@ class CrossPoolTest(MigrationTestBase):
             c['nova_disk_type']
             for c in self.disks_of(inst, self.sim_b).values()})
 
-    def test_disks_that_arrive_untagged_are_tagged_again(self):
-        inst = self.spawn(self.src, self.make_instance(swap=64))
-        self.rescue(self.src, inst)
+    def migrate_without_post_step(self, inst):
+        """The VM and its disks move; nova never gets to the destination's
+        post_live_migration_at_destination (it failed, or the compute
+        stopped). XAPI kept none of the disks' tags (xapi_globs.ml
+        vdi_other_config_sync_keys: only config-drive).
+        """
         planned = self.dest.check_can_live_migrate_destination(
             self.context, inst, {}, {})
         checked = self.dest.pre_live_migration(
@@ -409,17 +412,57 @@ class CrossPoolTest(MigrationTestBase):
         self.src.live_migration(self.context, inst, 'dest', calls.post,
                                 calls.recover, False, over_rpc(checked))
         self.assertEqual(1, len(calls.posts))
-        # Say the destination pool kept no VDI other_config on import.
-        for vdi in self.sim_b.vdis():
-            for key in vdi['other_config']:
-                base.xapi_call(self.sim_b, 'VDI.remove_from_other_config',
-                               vdi['ref'], key)
+        self.assertEqual({}, self.disks_of(inst, self.sim_b))
+
+    def test_disks_that_arrive_untagged_are_tagged_again(self):
+        inst = self.spawn(self.src, self.make_instance(swap=64))
+        self.rescue(self.src, inst)
+        self.migrate_without_post_step(inst)
         self.dest.post_live_migration_at_destination(self.context, inst, [])
         kinds = {int(cfg.get('nova_userdevice', -1)): cfg['nova_disk_type']
                  for cfg in self.disks_of(inst, self.sim_b).values()}
         self.assertEqual({-1: 'rescue', 0: 'root', 1: 'swap'}, kinds)
         self.dest.unrescue(self.context, inst)
         vm = self.the_vm(inst, self.sim_b)
+        self.assertEqual([0, 1], [dev for dev, _v, _b in self.layout(vm)])
+
+    def test_unrescue_after_a_failed_post_migration_step(self):
+        inst = self.spawn(self.src, self.make_instance(swap=64))
+        root = self.layout(self.the_vm(inst))[0][1]
+        self.sim.write_vdi(root, b'GUEST-DATA', offset=512)
+        self.rescue(self.src, inst)
+        self.migrate_without_post_step(inst)
+        self.dest.unrescue(self.context, inst)
+        vm = self.the_vm(inst, self.sim_b)
+        self.assertEqual('instance', vm['other_config'][
+            'nova_rescue_lm_role'])
+        layout = self.layout(vm)
+        self.assertEqual([0, 1], [dev for dev, _v, _b in layout])
+        self.assertEqual(b'GUEST-DATA', self.sim_b.vdi_bytes(
+            layout[0][1])[512:522])
+        self.assertEqual(['root', 'swap'], sorted(
+            c['nova_disk_type']
+            for c in self.disks_of(inst, self.sim_b).values()))
+
+    def test_hard_reboot_after_a_failed_post_migration_step(self):
+        inst = self.spawn(self.src, self.make_instance(swap=64))
+        root = self.layout(self.the_vm(inst))[0][1]
+        self.sim.write_vdi(root, b'GUEST-DATA', offset=512)
+        self.migrate_without_post_step(inst)
+        self.dest.reboot(self.context, inst, [], 'HARD')
+        vm = self.the_vm(inst, self.sim_b)
+        self.assertEqual('Running', vm['power_state'])
+        layout = self.layout(vm)
+        self.assertEqual([0, 1], [dev for dev, _v, _b in layout])
+        self.assertEqual(b'GUEST-DATA', self.sim_b.vdi_bytes(
+            layout[0][1])[512:522])
+
+    def test_rescued_again_after_a_failed_post_migration_step(self):
+        inst = self.spawn(self.src, self.make_instance())
+        self.migrate_without_post_step(inst)
+        self.rescue(self.dest, inst)
+        vm = self.the_vm(inst, self.sim_b)
+        self.assertEqual('rescue', vm['other_config']['nova_rescue_lm_role'])
         self.assertEqual([0, 1], [dev for dev, _v, _b in self.layout(vm)])
 
     def test_xapi_refusal_at_check_time_moves_nothing(self):
