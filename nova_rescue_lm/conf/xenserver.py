@@ -86,9 +86,10 @@ Related options:
         default=3600,
         min=1,
         help="""
-Seconds to wait for XAPI to finish a live migration (``VM.pool_migrate`` or
-``VM.migrate_send``, which return only when the VM has moved). When it
-expires nova rolls the migration back and the server stays where it was.
+Seconds to wait for XAPI's live-migration task. When it expires the driver
+asks XAPI to cancel it, waits up to call_timeout more, then goes by where
+XAPI holds the VM: arrived, the migration completes; still on the source,
+nova rolls back; otherwise the server is put in ERROR.
 """),
     cfg.StrOpt(
         'xapi_host',

@@ -42,6 +42,29 @@ from nova_rescue_lm.virt.xenapi import vmops
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
+#: ``ComputeNode.stats`` key: why this compute does not report the
+#: capability (absent when it does).
+STAT_REASON = capability.STAT + '_reason'
+
+
+def _why_not_capable():
+    """Why this compute cannot live-migrate rescued servers, or None."""
+    if not CONF.rescue_lm.live_migrate_rescued:
+        return _('[rescue_lm] live_migrate_rescued is False')
+    if CONF.compute.live_migration_wait_for_vif_plug:
+        # nova's default. The destination's pre_live_migration then makes
+        # the source wait for neutron's network-vif-plugged events before
+        # the move, but XAPI plugs a migrating VM's interfaces only once it
+        # arrives: every migration to this compute would wait for
+        # [DEFAULT] vif_plugging_timeout and, with vif_plugging_is_fatal,
+        # fail.
+        return _('[compute] live_migration_wait_for_vif_plug is True: XAPI '
+                 'plugs the interfaces of a live-migrating VM only when it '
+                 'arrives, so a source waiting for them to be plugged '
+                 'beforehand times out. Set it to False on computes that '
+                 'run rescue_lm.xenapi.XenAPIDriver.')
+    return None
+
 
 class XenAPIDriver(driver.ComputeDriver):
 
@@ -74,20 +97,19 @@ class XenAPIDriver(driver.ComputeDriver):
             self._session, self._host, self._vmops,
             migration_timeout=opts.migration_timeout)
         self._node_uuid = None
+        self._not_capable = _why_not_capable()
         self.capabilities = dict(self.capabilities, **{
-            capability.CAPABILITY: CONF.rescue_lm.live_migrate_rescued})
+            capability.CAPABILITY: self._not_capable is None})
 
     # host
 
     def init_host(self, host):
         self._host.connect()
-        if CONF.compute.live_migration_wait_for_vif_plug:
-            LOG.warning('[compute] live_migration_wait_for_vif_plug is True: '
-                        'XAPI plugs the interfaces of a live-migrating VM '
-                        'only when the VM arrives, so a source waiting for '
-                        'neutron to report them plugged beforehand waits '
-                        'until [DEFAULT] vif_plugging_timeout. Set it to '
-                        'False on computes that run this driver.')
+        if self._not_capable:
+            LOG.warning('This compute does not report the %(trait)s trait '
+                        'and cannot send or receive rescued servers: '
+                        '%(why)s', {'trait': capability.TRAIT,
+                                    'why': self._not_capable})
         rescue_timeout.install(self.virtapi)
 
     def cleanup_host(self, host):
@@ -120,6 +142,8 @@ class XenAPIDriver(driver.ComputeDriver):
         # check can tell a live trait from one a former driver left behind.
         resources['stats'] = capability.stats_marker(
             self.capabilities.get(capability.CAPABILITY))
+        if self._not_capable:
+            resources['stats'][STAT_REASON] = self._not_capable
         return resources
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):

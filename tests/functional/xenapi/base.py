@@ -51,6 +51,9 @@ class XenAPITestBase(integrated_helpers._IntegratedTestBase):
 
     def setUp(self):
         self.flags(api_paste_config=PASTE_INI, group='wsgi')
+        # As the docs ask of a XenAPI compute: nova's default (True) takes
+        # the capability away.
+        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
         self.pools = {}
         super().setUp()
         self.ctxt = nova_context.get_admin_context()

@@ -154,6 +154,23 @@ class TestWithinPool(base.XenAPITestBase):
         self.assertEqual('instance', self.the_vm(server)[1]['other_config'][
             'nova_rescue_lm_role'])
 
+    def test_waiting_for_vif_plug_takes_the_trait_away(self):
+        # nova's default: a source would wait for neutron's
+        # network-vif-plugged events, which XAPI's migration causes only
+        # at the end, until vif_plugging_timeout.
+        self.computes['cmp-a2'].stop()
+        self.flags(live_migration_wait_for_vif_plug=True, group='compute')
+        sim = self.pools['pool-a']
+        compute = self.start_compute('cmp-a2', sim, 'xs-a2')
+        compute.manager.update_available_resource(self.ctxt)
+        self.assertNotIn(base.TRAIT, self._provider_traits_of('cmp-a2'))
+        self.assertIn(base.TRAIT, self._provider_traits_of('cmp-a1'))
+        server = self._rescued_server()
+        resp = self._live_migrate_action(server, host='cmp-a2',
+                                         check_response_status=[400, 409])
+        self.assertIn(resp.status, (400, 409))
+        self.assertEqual('xs-a1', self.the_vm(server)[1]['resident_on'])
+
     def test_below_2_105_a_rescued_server_gets_409(self):
         server = self._rescued_server()
         self.api.microversion = '2.104'
@@ -370,7 +387,6 @@ class TestLocalStorage(base.XenAPITestBase):
 
 def _start_two_pools(test):
     """Computes cmp-a1 and cmp-b1, each alone in its own pool."""
-    test.flags(live_migration_wait_for_vif_plug=False, group='compute')
     test.start_compute('cmp-a1', test.start_pool('pool-a', ('xs-a1',)),
                        'xs-a1')
     test.start_compute('cmp-b1', test.start_pool('pool-b', ('xs-b1',)),

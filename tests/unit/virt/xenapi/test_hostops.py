@@ -64,8 +64,26 @@ class HostReportTest(base.XenAPIDriverTestCase):
         self.flags(live_migrate_rescued=False, group='rescue_lm')
         drv = self.make_driver()
         self.assertIs(False, drv.capabilities_as_traits()[capability.TRAIT])
-        self.assertEqual({capability.STAT: 'False'},
-                         drv.get_available_resource('xs-a1')['stats'])
+        self.assertEqual(
+            {capability.STAT: 'False',
+             driver.STAT_REASON: '[rescue_lm] live_migrate_rescued is False'},
+            drv.get_available_resource('xs-a1')['stats'])
+
+    def test_waiting_for_vif_plug_withholds_the_trait_and_says_why(self):
+        # nova's default: a source would wait for network-vif-plugged
+        # events that XAPI's migration causes only at the end, and time out.
+        self.flags(live_migration_wait_for_vif_plug=True, group='compute')
+        log = self.useFixture(fixtures.FakeLogger(level='WARNING'))
+        drv = self.make_driver()
+        self.assertIs(False, drv.capabilities_as_traits()[capability.TRAIT])
+        self.assertIs(False, drv.capabilities[capability.CAPABILITY])
+        stats = drv.get_available_resource('xs-a1')['stats']
+        self.assertEqual('False', stats[capability.STAT])
+        self.assertIn('[compute] live_migration_wait_for_vif_plug is True',
+                      stats[driver.STAT_REASON])
+        self.assertIn('does not report the %s trait' % capability.TRAIT,
+                      log.output)
+        self.assertIn('live_migration_wait_for_vif_plug', log.output)
 
     def test_node_uuid_is_nova_s_local_identity(self):
         drv = self.make_driver()
