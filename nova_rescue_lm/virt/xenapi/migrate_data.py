@@ -31,15 +31,50 @@ from compute to compute and never through the conductor:
 The destination turns the data back into the stock class in
 ``check_source_migrate_data_at_dest``, the last step before its answer goes
 to the conductor.
+
+The ``migrate_receive`` token holds a session at the destination pool's
+master logged in as ``[xenserver] connection_username`` (root, in most
+pools: XAPI scopes sessions by role only for users of an external directory,
+never for local root). It cannot be kept out of the object (the source must
+present it to XAPI, and only the destination can make it), so it is kept
+out of what is printed: nova logs live-migrate data at debug level, and this
+object's repr shows the token's keys but not the session in its values. It
+never reaches the conductor, and it is short-lived: it is made for the
+pre-checks and again in pre_live_migration, and logged out as soon as it is
+spent or the migration is rolled back (XAPI itself drops a session unused
+for 24 hours, ``inactive_session_timeout`` in xen-api's xapi_globs.ml, if a
+compute dies first).
 """
 
 from nova import objects
 from nova.objects import base as obj_base
 from nova.objects import fields
 from nova.objects import migrate_data
+from oslo_versionedobjects import fields as ovo_fields
 
 #: The class nova-conductor sees; must be one nova 34 registers.
 StockLiveMigrateData = migrate_data.HyperVLiveMigrateData
+
+#: migrate_receive token keys whose values carry no session.
+TOKEN_PUBLIC_KEYS = frozenset(('host', 'master'))
+_HIDDEN = "'***'"
+
+
+class _Token(ovo_fields.Dict):
+    """A dict of strings whose repr hides all values but the public ones
+    (the session is in ``session_id`` and in the ``SM`` and ``xenops``
+    URLs). On the wire it is an ordinary dict of strings.
+    """
+
+    def stringify(self, value):
+        return '{%s}' % ','.join(
+            '%s=%s' % (key, self._element_type.stringify(val)
+                       if key in TOKEN_PUBLIC_KEYS else _HIDDEN)
+            for key, val in sorted(value.items()))
+
+
+class TokenField(ovo_fields.AutoTypedField):
+    AUTO_TYPE = _Token(ovo_fields.String())
 
 
 @obj_base.NovaObjectRegistry.register
@@ -53,7 +88,8 @@ class XenAPILiveMigrateData(StockLiveMigrateData):
         'xapi_pool_uuid': fields.StringField(),
         'xapi_host_uuid': fields.StringField(),
         # XAPI's host.migrate_receive answer; empty for VM.pool_migrate.
-        'migrate_send_data': fields.DictOfStringsField(),
+        # Never printed whole: it holds a session (see above).
+        'migrate_send_data': TokenField(),
         'destination_sr_ref': fields.StringField(nullable=True),
         # MAC address -> destination network ref.
         'vif_networks': fields.DictOfStringsField(),

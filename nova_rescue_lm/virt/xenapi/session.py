@@ -345,8 +345,10 @@ class SessionPool:
             result = proxy.session.logout(session_id)
         except (OSError, xmlrpc.client.Error,
                 http.client.HTTPException) as exc:
-            LOG.debug('Could not log out %s at %s: %s', session_id, url,
-                      exc)
+            # Not the session: it may still be good.
+            LOG.warning('Could not log out of the migration session at '
+                        '%(url)s (XAPI drops it once unused for a day): '
+                        '%(error)s', {'url': url, 'error': exc})
             return False
         finally:
             transport.close()

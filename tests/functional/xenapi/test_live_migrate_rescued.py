@@ -14,6 +14,8 @@
 
 import datetime
 import io
+import logging
+import re
 
 import fixtures
 from nova.compute import rpcapi
@@ -399,6 +401,22 @@ class TestAcrossPools(base.XenAPITestBase):
     def setUp(self):
         super().setUp()
         _start_two_pools(self)
+
+    def test_the_destination_session_stays_out_of_the_logs(self):
+        # nova logs live-migrate data at debug level on both computes; the
+        # migrate_receive token in it holds a session at pool-b's master.
+        logs = [self.useFixture(fixtures.FakeLogger(
+            name=name, level=logging.DEBUG))
+            for name in ('nova', 'nova_rescue_lm', 'oslo_messaging')]
+        server = self._create_server(host='cmp-a1', networks='none')
+        server = self._rescue_server(server)
+        self._live_migrate_action(server, host='cmp-b1')
+        self._wait_for_migration_status(server, ['completed'])
+        self._wait_for_state_change(server, 'RESCUE')
+        output = ''.join(log.output for log in logs)
+        self.assertEqual([], re.findall(
+            r".{0,120}session_id\W{0,4}OpaqueRef", output))
+        self.assertIn("session_id='***'", output)  # nova logged the token
 
     def test_rescue_migrate_unrescue_on_the_other_pool(self):
         server = self._create_server(

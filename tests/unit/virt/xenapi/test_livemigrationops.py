@@ -516,6 +516,23 @@ class CrossPoolTest(MigrationTestBase):
         self.assertEqual({}, self.disks_of(inst, self.sim_b))
 
 
+class TokenOutOfLogsTest(base.XenAPIDriverTestCase):
+
+    def test_repr_hides_the_session_the_wire_keeps_it(self):
+        session = 'OpaqueRef:7d1c0e4e-secret'
+        token = {'session_id': session, 'master': 'https://[2001:db8::1]/',
+                 'host': 'OpaqueRef:host',
+                 'SM': 'https://x/services/SM?session_id=' + session,
+                 'xenops': 'https://x/services/xenops?session_id=' + session}
+        data = xen_migrate_data.XenAPILiveMigrateData(
+            migrate_send_data=token)
+        for text in (repr(data), str(data), '%s' % data):
+            self.assertNotIn(session, text)
+        self.assertIn("host='OpaqueRef:host'", repr(data))
+        self.assertIn("master='https://[2001:db8::1]/'", repr(data))
+        self.assertEqual(token, dict(over_rpc(data).migrate_send_data))
+
+
 class ConductorSeesStockObjectsTest(base.XenAPIDriverTestCase):
 
     def test_stock_nova_deserializes_what_reaches_the_conductor(self):
