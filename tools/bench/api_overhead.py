@@ -147,42 +147,55 @@ def cpu_clock():
 
 
 class PlacementTime(object):
-    """CPU seconds while placement's WSGI pipeline (from its outermost own
-    middleware, the request log) handles at least one request.
+    """CPU seconds placement's WSGI pipeline (from its outermost own
+    middleware, the request log) spends on requests.
 
-    The check's requests are in flight together: with green threads they
-    interleave on this one OS thread, so the time is taken over their
-    union, not summed per request.
+    The check's requests are in flight together, and beside nova's own
+    checks of the server: with green threads all of them interleave on this
+    one OS thread. So the time is counted per green thread, only while one
+    that is inside placement runs (greenlet's switch trace), not over the
+    wall-clock window in which placement is busy.
     """
 
     def __init__(self):
+        import greenlet
         from placement import requestlog
         import webob.dec
         self.seconds = 0.0
-        self._busy = 0
-        self._since = 0.0
+        self._inside = set()
+        self._since = time.thread_time()
         placements = requestlog.RequestLog.__call__  # a webob.dec.wsgify
         timer = self
 
         @webob.dec.wsgify
         def call(self_, req):
-            timer._enter()
+            timer._enter(greenlet.getcurrent())
             try:
                 return req.get_response(
                     placements.__get__(self_, type(self_)))
             finally:
-                timer._leave()
+                timer._leave(greenlet.getcurrent())
         requestlog.RequestLog.__call__ = call
+        greenlet.settrace(self._switch)
 
-    def _enter(self):
-        if not self._busy:
-            self._since = time.thread_time()
-        self._busy += 1
+    def _account(self, current):
+        now = time.thread_time()
+        if current in self._inside:
+            self.seconds += now - self._since
+        self._since = now
 
-    def _leave(self):
-        self._busy -= 1
-        if not self._busy:
-            self.seconds += time.thread_time() - self._since
+    def _switch(self, event, args):
+        if event in ('switch', 'throw'):
+            origin, _target = args
+            self._account(origin)
+
+    def _enter(self, current):
+        self._account(None)
+        self._inside.add(current)
+
+    def _leave(self, current):
+        self._account(current)
+        self._inside.discard(current)
 
 
 def _check(resp, status, what):
