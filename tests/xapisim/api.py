@@ -97,6 +97,30 @@ def host_address(index):
     return '127.0.0.%d' % (index + 1)
 
 
+def _allowed_concurrently(op, current_ops):
+    """xen-api xapi_vm_lifecycle.ml is_allowed_concurrently: a hard
+    shutdown may always start unless another one runs (a migration
+    included: the domain then dies under it), a hard reboot unless a hard
+    shutdown or reboot runs; a clean shutdown or reboot alongside one
+    migrate_send; long copies and snapshots among themselves.
+    """
+    current_ops = list(current_ops)
+    if op == 'hard_shutdown':
+        return op not in current_ops
+    if op == 'hard_reboot':
+        return not {'hard_shutdown', 'hard_reboot'} & set(current_ops)
+    if current_ops == ['migrate_send'] and op in (
+            'metadata_export', 'clean_shutdown', 'clean_reboot'):
+        return True
+    if current_ops == ['snapshot_with_quiesce'] and op == 'snapshot':
+        return True
+    for group in (('clone', 'copy', 'export'), ('snapshot', 'checkpoint'),
+                  ('get_boot_record',)):
+        if op in group and all(cur in group for cur in current_ops):
+            return True
+    return False
+
+
 class Method(object):
 
     def __init__(self, fn, nparams, nopt=0, session=True, locked=True,
@@ -429,8 +453,11 @@ class Api(object):
         def add(ref, key, value):
             rec = self.db.get(cls, ref)
             if key in rec[name]:
-                raise XapiError('MAP_DUPLICATE_KEY', cls, name,
-                                rec['uuid'], key)
+                # The object's ref, not its uuid, whatever
+                # datamodel_errors.ml calls the parameter: xen-api
+                # db_cache_impl.ml raises Duplicate_key (table, field,
+                # objref, key), which exnHelper.ml passes on as it is.
+                raise XapiError('MAP_DUPLICATE_KEY', cls, name, ref, key)
             rec[name][str(key)] = str(value)
             return ''
         return add
@@ -1001,14 +1028,20 @@ class Api(object):
         if op in rec['blocked_operations']:
             raise XapiError('OPERATION_BLOCKED', vm,
                             rec['blocked_operations'][op])
-        if rec['current_operations']:
-            op_ref, cur = next(iter(rec['current_operations'].items()))
-            raise XapiError('OTHER_OPERATION_IN_PROGRESS', 'VM', vm, cur,
-                            op_ref)
         states = ALLOWED_STATES[op]
         if rec['power_state'] not in states:
             raise errors.bad_power_state(vm, list(states),
                                          rec['power_state'])
+        current = rec['current_operations']
+        if current and not _allowed_concurrently(op, current.values()):
+            # xapi_vm_lifecycle.ml report_concurrent_operations_error
+            if len(current) == 1:
+                op_ref, cur = next(iter(current.items()))
+            else:
+                op_ref = '{%s}' % ','.join(current)
+                cur = '{%s}' % ','.join(current.values())
+            raise XapiError('OTHER_OPERATION_IN_PROGRESS', 'VM', vm, cur,
+                            op_ref)
         if rec['is_a_template'] and not rec['is_a_snapshot']:
             # Xapi_vm_lifecycle.check_template: a template may only be
             # destroyed or migrated, and a default template not even that.
@@ -1339,6 +1372,11 @@ class Api(object):
             self.migration_pause()
             with self.lock:
                 rec = self.db.get('VM', vm)
+                if rec['power_state'] not in ('Running', 'Paused'):
+                    # Shut down hard meanwhile: the domain being sent is
+                    # gone, the migration fails.
+                    raise errors.bad_power_state(vm, ['running'],
+                                                 rec['power_state'])
                 self.assert_can_boot_here(vm, host)
                 rec['resident_on'] = host
                 rec['domid'] = self._next_domid()

@@ -249,6 +249,14 @@ def migrate_send(api, vm, dest, vdi_map, vif_map, options):
         api.migration_pause()
         created = {}
         try:
+            with api.lock:
+                state = plan.rec['power_state']
+            if state != payload['power_state']:
+                # Shut down hard meanwhile (allowed alongside a migration,
+                # xapi_vm_lifecycle.ml is_allowed_concurrently): nothing
+                # is sent.
+                raise errors.bad_power_state(vm, [payload['power_state']],
+                                             state)
             for vdi, _ in plan.vdis:
                 new = remote.call('VDI.create',
                                   model.to_wire(plan.vdi_records[vdi]))

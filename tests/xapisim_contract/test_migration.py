@@ -123,6 +123,36 @@ class PoolMigrateTest(base.ContractTestCase):
         self.assertEqual({}, self.x.VM.get_current_operations(vm))
         self.x.task.destroy(task)
 
+    def test_hard_shutdown_is_allowed_alongside_a_migration(self):
+        # xapi_vm_lifecycle.ml is_allowed_concurrently: hard_shutdown may
+        # start whatever runs but another hard_shutdown; other operations
+        # wait (OTHER_OPERATION_IN_PROGRESS, checked after the power
+        # state). The migration then fails: its domain is gone.
+        self.sim_only('needs a migration that takes a known time')
+        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
+        vm = self._running_vm(h1, sr=self._shared_sr())
+        self.sim.migration_seconds = 0.5
+        self.addCleanup(setattr, self.sim, 'migration_seconds', 0)
+        task = self.x.Async.VM.pool_migrate(vm, h2, {'live': 'true'})
+        deadline = time.monotonic() + 10
+        while (not self.x.VM.get_current_operations(vm) and
+               time.monotonic() < deadline):
+            time.sleep(0.01)
+        self.assertEqual(['OTHER_OPERATION_IN_PROGRESS', 'VM', vm,
+                          'pool_migrate', task],
+                         self.assertFailure('OTHER_OPERATION_IN_PROGRESS',
+                                            self.x.VM.clean_shutdown, vm))
+        # The power state is checked first.
+        self.assertFailure('VM_BAD_POWER_STATE', self.x.VM.start, vm,
+                           False, False)
+        self.x.VM.hard_shutdown(vm)
+        self.assertEqual('Halted', self.x.VM.get_power_state(vm))
+        rec = self.wait_task(task)
+        self.assertEqual('failure', rec['status'], rec)
+        self.assertEqual('Halted', self.x.VM.get_power_state(vm))
+        self.assertEqual({}, self.x.VM.get_current_operations(vm))
+        self.x.task.destroy(task)
+
     def test_async_pool_migrate_failure_is_in_the_task(self):
         h1, h2 = self.need_hosts(2)[:2]
         vm = self.create_vm()
@@ -426,8 +456,10 @@ class CrossPoolMigrateTest(base.ContractTestCase):
         while (self.dest.sim.faults.count('xapisim.receive_vm') == calls
                and time.monotonic() < deadline):
             time.sleep(0.01)
+        # xapi_vm_lifecycle.ml is_allowed_concurrently: a clean shutdown
+        # or reboot may run alongside migrate_send, a pause may not.
         details = self.assertFailure('OTHER_OPERATION_IN_PROGRESS',
-                                     self.x.VM.clean_shutdown, vm)
+                                     self.x.VM.pause, vm)
         self.assertEqual(['VM', vm, 'migrate_send'], details[1:4])
         thread.join(30)
         self.assertEqual('Running', self.dx.VM.get_power_state(result['vm']))

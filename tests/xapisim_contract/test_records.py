@@ -129,7 +129,11 @@ class RecordsTest(base.ContractTestCase):
         details = self.assertFailure('MAP_DUPLICATE_KEY',
                                      self.x.VM.add_to_other_config, vm,
                                      'nova_uuid', 'other')
-        self.assertEqual('nova_uuid', details[-1])
+        # db_cache_impl.ml: Duplicate_key (table, field, objref, key),
+        # passed on by exnHelper.ml; datamodel_errors.ml calls the third
+        # parameter "uuid", but it is the object's ref.
+        self.assertEqual(['MAP_DUPLICATE_KEY', 'VM', 'other_config', vm,
+                          'nova_uuid'], details)
         self.x.VM.remove_from_other_config(vm, 'nova_uuid')
         self.x.VM.remove_from_other_config(vm, 'never-there')
         oc = self.x.VM.get_other_config(vm)

@@ -106,8 +106,19 @@ class LiveMigrationOps:
         token = (data.migrate_send_data if isinstance(
             data, xen_migrate_data.XenAPILiveMigrateData) and
             data.obj_attr_is_set('migrate_send_data') else {})
-        if token.get('session_id') and token.get('master'):
-            self._session.logout_remote(token['master'], token['session_id'])
+        if not (token.get('session_id') and token.get('master')):
+            return
+        if (data.obj_attr_is_set('xapi_pool_uuid') and
+                data.xapi_pool_uuid == self._host.pool_uuid):
+            # The token's session is this pool's: log it out where this
+            # driver reaches the master (https, CA file), not at the
+            # token's plain http URL (xen-api xapi_host.ml migrate_receive
+            # always writes http and leaves https to the source XAPI).
+            url, https_too = self._session.url, False
+        else:
+            url, https_too = token['master'], True
+        self._session.logout_remote(url, token['session_id'],
+                                    https_too=https_too)
 
     def arrived(self, instance):
         """After the migration: the VM is here; keep it on this host."""

@@ -336,23 +336,43 @@ class SessionPool:
             target = getattr(target, part)
         return target(*args)
 
-    def logout_remote(self, url, session_id):
-        """Log out a session of another pool (a migrate_receive token's)."""
-        transport = self._transport(url)
-        transport.timeout = self._login_timeout
-        proxy = xmlrpc.client.ServerProxy(url, transport=transport)
-        try:
-            result = proxy.session.logout(session_id)
-        except (OSError, xmlrpc.client.Error,
-                http.client.HTTPException) as exc:
-            # Not the session: it may still be good.
-            LOG.warning('Could not log out of the migration session at '
-                        '%(url)s (XAPI drops it once unused for a day): '
-                        '%(error)s', {'url': url, 'error': exc})
-            return False
-        finally:
-            transport.close()
-        return isinstance(result, dict) and result.get('Status') == 'Success'
+    def logout_remote(self, url, session_id, https_too=False):
+        """Log out a session of a pool (a migrate_receive token's).
+
+        ``https_too``: when ``url`` is http:// and gets no answer, try
+        https:// at the same host: a token names its master with http://
+        whatever the host accepts, and a host may take https only (xen-api
+        xapi_host.ml migrate_receive, xapi_vm_migrate.ml maybe_set_https).
+        """
+        urls = [url]
+        parts = parse.urlsplit(url)
+        if https_too and parts.scheme == 'http':
+            urls.append(parse.urlunsplit(parts._replace(
+                scheme='https', netloc=parts.netloc.rsplit(':', 1)[0]
+                if parts.port is not None else parts.netloc)))
+        error = None
+        for target in urls:
+            transport = self._transport(target)
+            transport.timeout = self._login_timeout
+            proxy = xmlrpc.client.ServerProxy(target, transport=transport)
+            try:
+                result = proxy.session.logout(session_id)
+            except (OSError, xmlrpc.client.ProtocolError,
+                    http.client.HTTPException) as exc:
+                error = exc
+                continue
+            except xmlrpc.client.Error as exc:
+                error = exc
+                break
+            finally:
+                transport.close()
+            return (isinstance(result, dict) and
+                    result.get('Status') == 'Success')
+        # Not the session: it may still be good.
+        LOG.warning('Could not log out of the migration session at '
+                    '%(url)s (XAPI drops it once unused for a day): '
+                    '%(error)s', {'url': urls[-1], 'error': error})
+        return False
 
     def close(self):
         """Log every idle session out (nova-compute is stopping)."""
@@ -423,13 +443,16 @@ class SessionPool:
         Returns (status, Location, body of a refusal).
         """
         parts = parse.urlsplit(url)
+        # The netloc as written: an IPv6 address keeps its brackets (given
+        # bare and without a port, http.client takes the address's last
+        # group for the port).
         if parts.scheme == 'https':
             conn = http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self.call_timeout,
+                parts.netloc, timeout=self.call_timeout,
                 context=self._ssl_context())
         else:
             conn = http.client.HTTPConnection(
-                parts.hostname, parts.port, timeout=self.call_timeout)
+                parts.netloc, timeout=self.call_timeout)
         try:
             conn.putrequest('PUT', '%s?%s' % (parts.path, parts.query))
             conn.putheader('Content-Length', str(length))

@@ -496,6 +496,21 @@ class CrossPoolTest(MigrationTestBase):
                                                            checked)
         self.assertEqual(before, self.sim_b.session_count())
 
+    def test_token_session_is_logged_out_where_the_driver_reaches_xapi(self):
+        # xapi_host.ml migrate_receive names the master http://<address>/
+        # whatever the host accepts; an https-only host (the simulator has
+        # no TLS: a port nobody answers on stands for it) does not answer
+        # there. The destination logs its pool's session out at the URL it
+        # uses itself.
+        inst = self.spawn(self.src, self.make_instance())
+        before = self.sim_b.session_count()
+        checked = self.dest.check_can_live_migrate_destination(
+            self.context, inst, {}, {})
+        checked.migrate_send_data['master'] = 'http://127.0.0.1:9/'
+        self.dest.cleanup_live_migration_destination_check(
+            self.context, over_rpc(checked))
+        self.assertEqual(before, self.sim_b.session_count())
+
     def test_migrate_send_that_outlives_the_timeout_is_not_rolled_back(
             self):
         inst, calls = self.migrate_outliving_the_timeout()

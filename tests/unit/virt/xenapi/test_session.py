@@ -12,6 +12,7 @@
 
 """The session pool: bounded, timed out, logged in again, eventlet-free."""
 
+import http.client
 import io
 import os
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 
+import fixtures
 from nova import test
 
 from nova_rescue_lm.virt.xenapi import session as xenapi_session
@@ -167,6 +169,31 @@ class SessionPoolTest(test.NoDBTestCase):
         self.assertIn('500', str(exc))
         self.assertNotIn('session_id', str(exc))
         self.assertEqual([], [t for t in pool.call('task.get_all')])
+
+    def test_uploads_reach_an_ipv6_host_on_its_default_port(self):
+        seen = []
+
+        def connect(conn):
+            seen.append((conn.host, conn.port))
+            raise OSError('not here')
+
+        self.useFixture(fixtures.MockPatchObject(
+            http.client.HTTPConnection, 'connect', connect))
+        pool = self.pool()
+        for url in ('http://[2001:db8::5]/import_raw_vdi?vdi=x',
+                    'https://[2001:db8::5]/import_raw_vdi?vdi=x',
+                    'http://[2001:db8::5]:8080/import_raw_vdi?vdi=x'):
+            self.assertRaises(xenapi_session.XenAPIConnectionError,
+                              pool._put, url, io.BytesIO(b'x'), 1)
+        self.assertEqual([('2001:db8::5', 80), ('2001:db8::5', 443),
+                          ('2001:db8::5', 8080)], seen)
+
+    def test_url_for_a_pool_host_brackets_ipv6(self):
+        pool = xenapi_session.SessionPool('https://xs-a1:8443/', 'root', 'pw')
+        self.assertEqual('https://[2001:db8::7]:8443/',
+                         pool._url_for('2001:db8::7'))
+        self.assertEqual('https://192.0.2.7:8443/',
+                         pool._url_for('192.0.2.7'))
 
     def test_unreachable_xapi_says_so(self):
         url = self.sim.url
