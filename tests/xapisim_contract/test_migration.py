@@ -98,9 +98,10 @@ class PoolMigrateTest(base.ContractTestCase):
         self.x.VM.pool_migrate(vm, h2, {})
         self.assertEqual(h2, self.x.VM.get_resident_on(vm))
 
-    def test_async_pool_migrate_outlives_its_cancelled_task(self):
-        # xapi_task.ml: task.cancel only asks; a migration that goes on
-        # shows in the VM's current_operations and completes.
+    def _pool_migration_under_way(self):
+        """(h1, h2, vm, task): a live Async.VM.pool_migrate from h1 to h2
+        that takes 0.5 s, started and seen in the VM's current_operations.
+        """
         self.sim_only('needs a migration that takes a known time')
         h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
         vm = self._running_vm(h1, sr=self._shared_sr())
@@ -111,6 +112,12 @@ class PoolMigrateTest(base.ContractTestCase):
         while (not self.x.VM.get_current_operations(vm) and
                time.monotonic() < deadline):
             time.sleep(0.01)
+        return h1, h2, vm, task
+
+    def test_async_pool_migrate_outlives_its_cancelled_task(self):
+        # xapi_task.ml: task.cancel only asks; a migration that goes on
+        # shows in the VM's current_operations and completes.
+        h1, h2, vm, task = self._pool_migration_under_way()
         self.assertEqual({task: 'pool_migrate'},
                          self.x.VM.get_current_operations(vm))
         self.assertEqual(h1, self.x.VM.get_resident_on(vm))
@@ -128,16 +135,7 @@ class PoolMigrateTest(base.ContractTestCase):
         # start whatever runs but another hard_shutdown; other operations
         # wait (OTHER_OPERATION_IN_PROGRESS, checked after the power
         # state). The migration then fails: its domain is gone.
-        self.sim_only('needs a migration that takes a known time')
-        h1, h2 = self.sim.host_refs['xs-a1'], self.sim.host_refs['xs-a2']
-        vm = self._running_vm(h1, sr=self._shared_sr())
-        self.sim.migration_seconds = 0.5
-        self.addCleanup(setattr, self.sim, 'migration_seconds', 0)
-        task = self.x.Async.VM.pool_migrate(vm, h2, {'live': 'true'})
-        deadline = time.monotonic() + 10
-        while (not self.x.VM.get_current_operations(vm) and
-               time.monotonic() < deadline):
-            time.sleep(0.01)
+        h1, h2, vm, task = self._pool_migration_under_way()
         self.assertEqual(['OTHER_OPERATION_IN_PROGRESS', 'VM', vm,
                           'pool_migrate', task],
                          self.assertFailure('OTHER_OPERATION_IN_PROGRESS',
