@@ -60,8 +60,7 @@ class API(compute_api.API):
     def live_migrate(self, context, instance, block_migration,
                      disk_over_commit, host_name, force=None, async_=False):
         if instance.vm_state == vm_states.RESCUED and _opted_in.get():
-            with destination_nodes.handing_over(), capability.reading(
-                    context, instance, host_name):
+            with destination_nodes.handing_over():
                 return _live_migrate_rescued()(
                     self, context, instance, block_migration,
                     disk_over_commit, host_name, force=force, async_=async_)

@@ -20,17 +20,12 @@ a compute switched back to nova's driver is not believed.
 
 Both signals are read for every request, never cached: a stale yes sends a
 rescue domain to a driver that loses its disks. What is saved instead is
-waiting: the reads start when the request reaches the compute API
-(:func:`reading`) and run while nova's own checks of the server do (one
-of them asks neutron); placement is asked about every node at once (one
-request per node, all in flight together); nova's own lookup of the
-destination's nodes is the check's
-(:mod:`nova_rescue_lm.compute.destination_nodes`); and the placement client
-is built when nova-api starts (:func:`build_placement_client`).
+waiting: placement is asked about every node at once (one request per node,
+all in flight together), nova's own lookup of the destination's nodes is
+the check's (:mod:`nova_rescue_lm.compute.destination_nodes`), and the
+placement client is built when nova-api starts
+(:func:`build_placement_client`).
 """
-
-import contextlib
-import contextvars
 
 from futurist import waiters
 from keystoneauth1 import exceptions as ks_exc
@@ -87,83 +82,34 @@ def _node_label(context, instance, node):
 
 
 def _traits(client, context, node):
-    """The node's traits, or the error that reading them (or building the
-    ``client``) raised.
-    """
-    if isinstance(client, Exception):
-        return client
+    """The node's traits, or the error that reading them raised."""
     try:
         return client.get_provider_traits(context, node.uuid).traits
     except READ_ERRORS as e:
         return e
 
 
-def _client():
-    """nova's placement client, or the error building it raised."""
+def read_traits(context, nodes):
+    """Each node's traits (or the error reading them), in ``nodes`` order.
+
+    One placement request per node, all in flight at once: the wait is the
+    slowest round trip, not their sum.
+    """
     try:
-        return report.report_client_singleton()
+        client = report.report_client_singleton()
     except READ_ERRORS as e:
-        return e
-
-
-def _read_source(context, instance):
-    """The source's node (from the database) and its traits."""
-    node = objects.ComputeNode.get_by_host_and_nodename(
-        context, instance.host, instance.node)
-    return node, _traits(_client(), context, node)
-
-
-def _read_destination(context, host_name):
-    """The destination's nodes and their traits: the first read here, the
-    others started and left for the caller to wait for (a thread of the
-    pool never waits for another).
-    """
-    nodes = objects.ComputeNodeList.get_all_by_host(context, host_name)
-    client = _client()
-    later = [thread_pool_factory.spawn(_traits, client, context,
-                                       node) for node in nodes[1:]]
-    return nodes, [_traits(client, context, nodes[0])] + later
-
-
-class _Reads:
-    """The reads of one request, started together."""
-
-    def __init__(self, context, instance, host_name):
-        self.key = (context, instance.uuid, host_name)
-        self.source = thread_pool_factory.spawn(
-            _read_source, context, instance)
-        self.destination = None
-        if host_name:
-            self.destination = thread_pool_factory.spawn(
-                _read_destination, context, host_name)
-
-    def wait(self):
-        """Let nothing be read after the request ends."""
-        started = [f for f in (self.source, self.destination) if f]
-        waiters.wait_for_all(started)
-        if self.destination and not self.destination.exception():
-            waiters.wait_for_all(self.destination.result()[1][1:])
-
-
-_reads = contextvars.ContextVar('rescue_lm_capability_reads', default=None)
-
-
-@contextlib.contextmanager
-def reading(context, instance, host_name):
-    """Start reading both signals of every node involved now; the check
-    (:func:`check_nodes`) takes the answers later in this request.
-    """
-    reads = _Reads(context, instance, host_name)
-    token = _reads.set(reads)
+        return [e] * len(nodes)
+    later = [thread_pool_factory.spawn(_traits, client, context, node)
+             for node in nodes[1:]]
     try:
-        yield
+        first = _traits(client, context, nodes[0])
     finally:
-        _reads.reset(token)
-        reads.wait()
+        waiters.wait_for_all(later)
+    return [first] + [future.result() for future in later]
 
 
 def why_not_capable(context, instance, node, traits):
-    """Why ``node`` with ``traits`` (as :func:`reading` read them)
+    """Why ``node`` with ``traits`` (as :func:`read_traits` gave them)
     cannot take part, or None; 409 if its traits could not be read.
     """
     if isinstance(traits, Exception):
@@ -185,24 +131,16 @@ def check_nodes(api, context, instance, host_name):
     itself (its conductor does, after the 202): its row holds the stats
     marker, and its uuid names the resource provider to ask.
     """
-    reads = _reads.get()
-    if reads is None or reads.key != (context, instance.uuid, host_name):
-        with reading(context, instance, host_name):
-            return check_nodes(api, context, instance, host_name)
-    source, source_traits = reads.source.result()
-    nodes, traits, unknown_host = [source], [source_traits], None
+    source = objects.ComputeNode.get_by_host_and_nodename(
+        context, instance.host, instance.node)
+    nodes, unknown_host = [source], None
     if host_name:
         try:
-            destination, answers = reads.destination.result()
+            nodes.extend(destination_nodes.lookup(context, host_name))
         except nova_exception.ComputeHostNotFound as e:
             unknown_host = e
-        else:
-            destination_nodes.hand_over(context, host_name, destination)
-            nodes.extend(destination)
-            traits.extend(answers[:1] + [future.result()
-                                         for future in answers[1:]])
-    for node, answer in zip(nodes, traits):
-        why = why_not_capable(context, instance, node, answer)
+    for node, traits in zip(nodes, read_traits(context, nodes)):
+        why = why_not_capable(context, instance, node, traits)
         if why:
             error = (exception.SourceNodeNotCapable if node is source
                      else exception.DestinationNodeNotCapable)

@@ -49,21 +49,12 @@ def handing_over():
         _handed.reset(token)
 
 
-def hand_over(context, host_name, nodes):
-    """Let nova's next identical lookup in this request take ``nodes``.
-
-    Called in the request's own thread: the answer may have been read in
-    another.
-    """
-    _handed.set((context, host_name, nodes))
-
-
 def lookup(context, host_name):
     """The compute nodes of ``host_name``; nova's next identical lookup in
     this request reuses them.
     """
     nodes = objects.ComputeNodeList.get_all_by_host(context, host_name)
-    hand_over(context, host_name, nodes)
+    _handed.set((context, host_name, nodes))
     return nodes
 
 

@@ -27,7 +27,6 @@ from keystoneauth1 import exceptions as ks_exc
 from nova.scheduler.client import report
 import sqlalchemy
 
-from nova_rescue_lm.compute import capability
 from tests.functional import base
 
 
@@ -61,25 +60,13 @@ class TestAdmissionCost(base.RescueLiveMigrationTestBase):
                 raise ks_exc.ConnectFailure('placement is unreachable')
             return traits_of(client, context, rp_uuid)
 
-        # nova-api serves the request in this thread (wsgi-intercept), and
-        # the check reads in threads of nova's pool; services working
-        # meanwhile run in other threads, or in the pool's between reads
+        # nova-api serves the request in this thread (wsgi-intercept);
+        # services working meanwhile run in others
         me = threading.get_ident()
-        reading = threading.local()
         selects = []
 
-        def counted(read):
-            def read_for_the_request(*args):
-                reading.now = True
-                try:
-                    return read(*args)
-                finally:
-                    reading.now = False
-            return read_for_the_request
-
         def statement(conn, cursor, sql, params, context, executemany):
-            if ((threading.get_ident() == me or
-                    getattr(reading, 'now', False)) and
+            if (threading.get_ident() == me and
                     sql.lstrip().upper().startswith('SELECT') and
                     'FROM compute_nodes' in sql):
                 selects.append(sql)
@@ -89,11 +76,7 @@ class TestAdmissionCost(base.RescueLiveMigrationTestBase):
                                 'before_cursor_execute', statement)
         try:
             with mock.patch.object(report.SchedulerReportClient,
-                                   'get_provider_traits', counting), \
-                    mock.patch.object(capability, '_read_source', counted(
-                        capability._read_source)), \
-                    mock.patch.object(capability, '_read_destination',
-                                      counted(capability._read_destination)):
+                                   'get_provider_traits', counting):
                 self.response = self._live_migrate_action(
                     server, host=host, check_response_status=[status])
         finally:

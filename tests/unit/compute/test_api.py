@@ -18,7 +18,6 @@ from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception as nova_exception
-from nova.network import neutron as neutron_api
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -123,40 +122,12 @@ class LiveMigrateTest(test.NoDBTestCase):
         self.assertEqual([], self.lm.sent)
 
     def test_rescued_path_keeps_the_lock_check(self):
-        """nova's answer first, whatever placement says: the capability is
-        read while nova's checks run, and decided only after them.
-        """
         self.instance.locked = True
-        self.placement.traits[uuids.source_node] = fakes.placement_down()
         with compute_api.rescued_live_migration(True):
             self.assertRaises(nova_exception.InstanceIsLocked,
                               self._live_migrate)
+        self.assertEqual([], self.placement.asked)
         self.assertEqual([], self.lm.sent)
-
-    def test_capability_read_while_nova_s_checks_ask_neutron(self):
-        """Placement is asked before nova's outer checks finish: one of
-        them waits here, in its neutron request, until placement was asked.
-        """
-        asked = threading.Event()
-        answer = self.placement._get_provider_traits
-
-        def read(context, rp_uuid):
-            asked.set()
-            return answer(context, rp_uuid)
-
-        placement_asked_first = []
-
-        def neutron(*args, **kwargs):
-            placement_asked_first.append(asked.wait(10))
-            return False
-        self.placement.client.get_provider_traits.side_effect = read
-        # (the boundary fixture's mock of nova's neutron request)
-        neutron_api.API.instance_has_extended_resource_request.side_effect = (
-            neutron)
-        with compute_api.rescued_live_migration(True):
-            self._live_migrate()
-        self.assertEqual([True], placement_asked_first)
-        self._assert_migrating(trait_required=True)
 
     def test_rescued_path_keeps_the_task_state_check(self):
         self.instance.task_state = task_states.MIGRATING
