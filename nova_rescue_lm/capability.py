@@ -38,14 +38,23 @@ TRAIT = 'CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED'
 #: ('True' or 'False'); a trait without it is stale.
 STAT = 'rescue_lm_live_migrate_rescued'
 
+#: ``ComputeNode.stats`` key with why a driver of this package reports the
+#: capability off (for the upgrade check and the operator).
+STAT_REASON = STAT + '_reason'
+
 #: Flavor extra spec that makes nova's ComputeCapabilitiesFilter (enabled
 #: by default) keep only nodes whose stats carry the marker.
 STAT_EXTRA_SPEC = 'capabilities:stats:' + STAT
 
 
-def stats_marker(capable):
-    """The ``stats`` entry a driver of this package reports."""
-    return {STAT: str(bool(capable))}
+def stats_marker(capable, reason=None):
+    """The ``stats`` entries a driver of this package reports: the marker,
+    and why the capability is off when the driver knows.
+    """
+    stats = {STAT: str(bool(capable))}
+    if reason and not capable:
+        stats[STAT_REASON] = reason
+    return stats
 
 
 def unproven(traits, stats):

@@ -129,6 +129,17 @@ def never_raises(check):
     return wrapper
 
 
+def _lacking(node):
+    """A node's name, with why its driver reports the capability off when
+    it says so (``nova_rescue_lm.capability.STAT_REASON``).
+    """
+    reason = (node.stats or {}).get(capability.STAT_REASON)
+    if reason:
+        return _('%(node)s (its driver says: %(reason)s)') % {
+            'node': node.hypervisor_hostname, 'reason': reason}
+    return node.hypervisor_hostname
+
+
 def _node_names(nodes):
     return ', '.join(sorted(node.hypervisor_hostname for node in nodes))
 
@@ -254,7 +265,9 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             '= rescue_lm.libvirt.LibvirtDriver (or rescue_lm.xenapi.'
             'XenAPIDriver), or leave them out on purpose.') % {
                 'n': len(lacking), 'total': len(traits),
-                'trait': capability.TRAIT, 'nodes': _node_names(lacking)})
+                'trait': capability.TRAIT,
+                'nodes': ', '.join(_lacking(node) for node in sorted(
+                    lacking, key=lambda node: node.hypervisor_hostname))})
 
     def _check_stale_traits(self):
         traits, failure = self._traits_by_node()

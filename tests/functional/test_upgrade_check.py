@@ -21,7 +21,6 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import plugin as ks_plugin
-from nova.api import wsgi as nova_wsgi
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_upgradecheck import upgradecheck
 from wsgi_intercept import interceptor
@@ -85,6 +84,17 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
                          results['Stale capability traits'].code)
         self.assertEqual(upgradecheck.Code.WARNING, self.commands.check())
 
+    def test_a_node_switched_off_says_why(self):
+        self.flags(live_migrate_rescued=False, group='rescue_lm')
+        self.start_compute('off')
+        self.flags(live_migrate_rescued=True, group='rescue_lm')
+        result = self._results()['Compute capability']
+        self.assertEqual(upgradecheck.Code.WARNING, result.code)
+        self.assertIn('2 of 3 compute nodes', result.details)
+        self.assertIn(': off (its driver says: [rescue_lm] '
+                      'live_migrate_rescued is False), stock.',
+                      result.details)
+
     def test_trait_left_behind_by_a_downgraded_node_is_stale(self):
         rp = self.compute_rp_uuids['stock']
         self._set_provider_traits(
@@ -126,7 +136,8 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         """The running check against nova-api built from ``paste_ini``,
         found through the catalog at ``endpoint``.
         """
-        app = nova_wsgi.Loader(paste_ini).load_app('osapi_compute')
+        # (base imports nova.api.wsgi the way it must be: webob.dec first)
+        app = base.nova_wsgi.Loader(paste_ini).load_app('osapi_compute')
         catalog = Catalog(endpoint)
         with mock.patch.object(ks_loading, 'load_auth_from_conf_options',
                                return_value=catalog) as load, \

@@ -39,6 +39,7 @@ from oslo_utils import fileutils
 
 from nova_rescue_lm import capability
 from nova_rescue_lm import conf
+from nova_rescue_lm.i18n import _
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt import destination
 from nova_rescue_lm.virt import failure
@@ -80,15 +81,22 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         #: (logged by nova_shape); known before nova's __init__ runs
         self.switched_off = bool(nova_shape.libvirt_differences())
         super().__init__(*args, **kwargs)
-        capable = (CONF.rescue_lm.live_migrate_rescued and
-                   not self.switched_off)
-        refusal = migration_checks.host_refusal()
-        if capable and refusal:
-            LOG.warning('Live migration of rescued servers is disabled on '
-                        'this compute: %s', refusal)
-            capable = False
+        #: why the capability is off (reported in ComputeNode.stats), or None
+        self.not_capable = None
+        if not CONF.rescue_lm.live_migrate_rescued:
+            self.not_capable = _('[rescue_lm] live_migrate_rescued is False')
+        elif self.switched_off:
+            self.not_capable = _('the installed nova differs from what '
+                                 'nova-rescue-lm relies on (see the log of '
+                                 'nova-compute\'s start)')
+        else:
+            self.not_capable = migration_checks.host_refusal()
+            if self.not_capable:
+                LOG.warning('Live migration of rescued servers is disabled '
+                            'on this compute: %s', self.not_capable)
         self.capabilities = dict(
-            self.capabilities, **{capability.CAPABILITY: capable})
+            self.capabilities,
+            **{capability.CAPABILITY: self.not_capable is None})
 
     def init_host(self, host):
         super().init_host(host)
@@ -115,7 +123,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
         resources.setdefault('stats', {}).update(capability.stats_marker(
-            self.capabilities.get(capability.CAPABILITY)))
+            self.capabilities.get(capability.CAPABILITY), self.not_capable))
         return resources
 
     @nova_if_switched_off

@@ -42,10 +42,6 @@ from nova_rescue_lm.virt.xenapi import vmops
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-#: ``ComputeNode.stats`` key: why this compute does not report the
-#: capability (absent when it does).
-STAT_REASON = capability.STAT + '_reason'
-
 
 def _why_not_capable():
     """Why this compute cannot live-migrate rescued servers, or None."""
@@ -141,9 +137,7 @@ class XenAPIDriver(driver.ComputeDriver):
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
         resources['stats'] = capability.stats_marker(
-            self.capabilities.get(capability.CAPABILITY))
-        if self._not_capable:
-            resources['stats'][STAT_REASON] = self._not_capable
+            self.capabilities.get(capability.CAPABILITY), self._not_capable)
         return resources
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):

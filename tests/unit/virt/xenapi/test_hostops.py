@@ -65,8 +65,8 @@ class HostReportTest(base.XenAPIDriverTestCase):
         drv = self.make_driver()
         self.assertIs(False, drv.capabilities_as_traits()[capability.TRAIT])
         self.assertEqual(
-            {capability.STAT: 'False',
-             driver.STAT_REASON: '[rescue_lm] live_migrate_rescued is False'},
+            capability.stats_marker(
+                False, '[rescue_lm] live_migrate_rescued is False'),
             drv.get_available_resource('xs-a1')['stats'])
 
     def test_waiting_for_vif_plug_withholds_the_trait_and_says_why(self):
@@ -80,7 +80,7 @@ class HostReportTest(base.XenAPIDriverTestCase):
         stats = drv.get_available_resource('xs-a1')['stats']
         self.assertEqual('False', stats[capability.STAT])
         self.assertIn('[compute] live_migration_wait_for_vif_plug is True',
-                      stats[driver.STAT_REASON])
+                      stats[capability.STAT_REASON])
         self.assertIn('does not report the %s trait' % capability.TRAIT,
                       log.output)
         self.assertIn('live_migration_wait_for_vif_plug', log.output)
