@@ -79,7 +79,8 @@ never reused.
 
 Related options:
 
-* ``migration_timeout`` applies to the live-migration calls instead.
+* ``migration_timeout`` bounds the live-migration task; after it, this
+  timeout bounds the wait for XAPI's answer to the cancel.
 """),
     cfg.IntOpt(
         'migration_timeout',
