@@ -140,8 +140,11 @@ def _lacking(node):
     return node.hypervisor_hostname
 
 
-def _node_names(nodes):
-    return ', '.join(sorted(node.hypervisor_hostname for node in nodes))
+def _node_names(nodes, label=None):
+    """The nodes, by name, each as ``label`` gives it (default: its name)."""
+    label = label or (lambda node: node.hypervisor_hostname)
+    return ', '.join(label(node) for node in sorted(
+        nodes, key=lambda node: node.hypervisor_hostname))
 
 
 class UpgradeCommands(upgradecheck.UpgradeCommands):
@@ -266,8 +269,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             'XenAPIDriver), or leave them out on purpose.') % {
                 'n': len(lacking), 'total': len(traits),
                 'trait': capability.TRAIT,
-                'nodes': ', '.join(_lacking(node) for node in sorted(
-                    lacking, key=lambda node: node.hypervisor_hostname))})
+                'nodes': _node_names(lacking, label=_lacking)})
 
     def _check_stale_traits(self):
         traits, failure = self._traits_by_node()

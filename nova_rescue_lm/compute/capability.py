@@ -81,10 +81,14 @@ def _node_label(context, instance, node):
     return ''
 
 
-def _traits(client, context, node):
-    """The node's traits, or the error that reading them raised."""
+def provider_traits(client, context, uuid):
+    """A resource provider's traits, or the error reading them raised.
+
+    Also the source compute's read of its destination
+    (:mod:`nova_rescue_lm.virt.destination`).
+    """
     try:
-        return client.get_provider_traits(context, node.uuid).traits
+        return client.get_provider_traits(context, uuid).traits
     except READ_ERRORS as e:
         return e
 
@@ -99,10 +103,11 @@ def read_traits(context, nodes):
         client = report.report_client_singleton()
     except READ_ERRORS as e:
         return [e] * len(nodes)
-    later = [thread_pool_factory.spawn(_traits, client, context, node)
+    later = [thread_pool_factory.spawn(provider_traits, client, context,
+                                       node.uuid)
              for node in nodes[1:]]
     try:
-        first = _traits(client, context, nodes[0])
+        first = provider_traits(client, context, nodes[0].uuid)
     finally:
         waiters.wait_for_all(later)
     return [first] + [future.result() for future in later]

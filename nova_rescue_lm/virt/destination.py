@@ -33,6 +33,7 @@ from nova import objects
 from nova import thread_pool_factory
 
 from nova_rescue_lm import capability
+from nova_rescue_lm.compute import capability as compute_capability
 from nova_rescue_lm.i18n import _
 
 
@@ -41,15 +42,6 @@ def _refuse(instance, why):
     # its own prefix: the reason comes first.
     raise exception.MigrationPreCheckError(reason=_(
         "%s; the rescued server stays where it is") % why)
-
-
-def _traits(reportclient, context, uuid):
-    """A provider's traits, or the error reading them raised."""
-    try:
-        return reportclient.get_provider_traits(context, uuid).traits
-    except (exception.ResourceProviderTraitRetrievalFailed,
-            ks_exc.ClientException) as e:
-        return e
 
 
 def _destination_nodes(context, instance, reportclient):
@@ -67,7 +59,8 @@ def _destination_nodes(context, instance, reportclient):
         _refuse(instance, _('placement could not tell which compute node is '
                             'the destination (%s)') % e)
     reads = {uuid: thread_pool_factory.spawn(
-        _traits, reportclient, context, uuid) for uuid in allocations}
+        compute_capability.provider_traits, reportclient, context, uuid)
+        for uuid in allocations}
     try:
         nodes = [node for node in objects.ComputeNodeList.get_all_by_uuids(
             context, list(allocations)) if node.host != instance.host]
