@@ -21,3 +21,10 @@ NOVA_MAX = '2.104'
 
 #: The microversion at which os-migrateLive accepts servers in RESCUE state.
 RESCUED_LIVE_MIGRATION = '2.105'
+
+#: The microversion at which evacuate accepts servers in RESCUE state (their
+#: host's nova-compute down); the server ends STOPPED, its rescue ended.
+RESCUED_EVACUATION = '2.106'
+
+#: The package's maximum microversion.
+MAX = RESCUED_EVACUATION
