@@ -10,7 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``nova --os-compute-api-version 2.105``: the one patch of novaclient.
+"""``nova --os-compute-api-version 2.105`` and ``2.106``: the one patch of
+novaclient.
 
 python-novaclient 18.x knows compute microversions up to 2.96
 (``novaclient.API_MAX_VERSION``), and ``OpenStackComputeShell.main`` refuses
@@ -27,17 +28,21 @@ script) it puts an import hook on ``sys.meta_path`` that waits for
 ``openstack`` CLI, ...) is left exactly as it was.
 When ``novaclient.shell`` is imported, the installed python-novaclient is
 checked and, if it is a release this module was verified against,
-``OpenStackComputeShell.main`` is wrapped: a run that asks for exactly
-microversion 2.105 sees ``novaclient.API_MAX_VERSION`` raised to 2.105 for
-its duration; every other run (no version, ``2.latest``, any other version)
-goes to novaclient untouched, so ``nova`` still negotiates 2.96 at most.
-Any other python-novaclient is left alone (fail closed), and a run asking
-for 2.105 then says why on stderr before novaclient's own error.
+``OpenStackComputeShell.main`` is wrapped: a run that asks for exactly one
+of the package's microversions (2.105 or 2.106) sees
+``novaclient.API_MAX_VERSION`` raised to that version for its duration;
+every other run (no version, ``2.latest``, any other version) goes to
+novaclient untouched, so ``nova`` still negotiates 2.96 at most. Any other
+python-novaclient is left alone (fail closed), and a run asking for 2.105 or
+2.106 then says why on stderr before novaclient's own error.
 
-At 2.105 novaclient's commands send the newest request format they know
-(that of 2.68 for ``live-migration`` and ``host-evacuate-live``), which is
-what the API expects: 2.105 differs from 2.104 only in accepting
-``os-migrateLive`` for rescued servers.
+At either version novaclient's commands send the newest request format they
+know, which is what the API expects: 2.105 differs from 2.104 only in
+accepting ``os-migrateLive`` for rescued servers (novaclient sends the body
+of 2.68 for ``live-migration`` and ``host-evacuate-live``), and 2.106 from
+2.105 only in accepting ``evacuate`` for rescued servers (``evacuate`` and
+``host-evacuate`` send the body of 2.68: an optional host, no ``force``, no
+``onSharedStorage``; from 2.95 nova leaves every evacuated server stopped).
 """
 
 # Python runs this module at start-up (via the .pth file): it imports only
@@ -58,6 +63,16 @@ VERIFIED_MAJOR_RELEASES = ('18',)
 
 #: Marks the wrapped ``main`` (idempotence).
 _PATCHED = '_nova_rescue_lm_patched'
+
+#: The package's microversions a ``nova`` run may ask for, each with what
+#: to use instead when this python-novaclient cannot send it.
+ALTERNATIVES = {
+    microversions.RESCUED_LIVE_MIGRATION:
+        '"openstack rescued server migrate" or nova-rescue-lm-drain',
+    microversions.RESCUED_EVACUATION:
+        '"openstack --os-compute-api-version %s server evacuate" or '
+        '"nova-rescue-lm-drain --evacuate"' % microversions.RESCUED_EVACUATION,
+}
 
 
 def unsupported_reason(shell_module):
@@ -90,25 +105,28 @@ def unsupported_reason(shell_module):
     return None
 
 
-def asks_for_rescued_microversion(shell, argv):
-    """True when this ``nova`` run asks for exactly 2.105.
+def requested_microversion(shell, argv):
+    """The package's microversion this ``nova`` run asks for, or None.
 
     Read with novaclient's own first-pass parser, exactly as its ``main``
-    reads it (``--os-compute-api-version`` or ``OS_COMPUTE_API_VERSION``).
-    A command line that parser rejects exits here with novaclient's own
+    reads it (``--os-compute-api-version`` or ``OS_COMPUTE_API_VERSION``);
+    only an exact match counts (``2.latest`` negotiates as before). A
+    command line that parser rejects exits here with novaclient's own
     message, as ``main`` would have on its first line.
     """
     from novaclient import api_versions
     args, _rest = shell.get_base_parser(argv).parse_known_args(argv)
     requested = args.os_compute_api_version
     if not requested:
-        return False
+        return None
     try:
         version = api_versions.get_api_version(requested)
     except Exception:  # novaclient's main reports a malformed version
-        return False
-    return version == api_versions.APIVersion(
-        microversions.RESCUED_LIVE_MIGRATION)
+        return None
+    for accepted in ALTERNATIVES:
+        if version == api_versions.APIVersion(accepted):
+            return accepted
+    return None
 
 
 def _wrap(main):
@@ -116,13 +134,13 @@ def _wrap(main):
 
     @functools.wraps(main)
     def main_allowing_rescued_microversion(self, argv):
-        if not asks_for_rescued_microversion(self, argv):
+        requested = requested_microversion(self, argv)
+        if requested is None:
             return main(self, argv)
         import novaclient
         from novaclient import api_versions
         saved = novaclient.API_MAX_VERSION
-        novaclient.API_MAX_VERSION = api_versions.APIVersion(
-            microversions.RESCUED_LIVE_MIGRATION)
+        novaclient.API_MAX_VERSION = api_versions.APIVersion(requested)
         try:
             return main(self, argv)
         finally:
@@ -134,7 +152,8 @@ def _wrap(main):
 def apply(shell_module):
     """Patch ``shell_module`` (novaclient.shell) if it is known.
 
-    Returns None when the shell accepts 2.105 (also when it already did),
+    Returns None when the shell accepts 2.105 and 2.106 (also when it
+    already did),
     else the reason it was left alone.
     """
     reason = unsupported_reason(shell_module)
@@ -146,25 +165,27 @@ def apply(shell_module):
     return None
 
 
-def _argv_asks_for_rescued_microversion(argv, environ):
-    """A plain reading of the command line, for the fail-closed message."""
+def _argv_requested_microversion(argv, environ):
+    """A plain reading of the command line, for the fail-closed message:
+    the package's microversion it asks for, or None.
+    """
     value = environ.get('OS_COMPUTE_API_VERSION')
     for index, arg in enumerate(argv):
         if arg == '--os-compute-api-version' and index + 1 < len(argv):
             value = argv[index + 1]
         elif arg.startswith('--os-compute-api-version='):
             value = arg.split('=', 1)[1]
-    return value == microversions.RESCUED_LIVE_MIGRATION
+    return value if value in ALTERNATIVES else None
 
 
 def _refused(reason, err=None):
-    """Say why 2.105 is not available, if this run asked for it."""
-    if _argv_asks_for_rescued_microversion(sys.argv[1:], os.environ):
+    """Say why 2.105 or 2.106 is not available, if this run asked for it."""
+    requested = _argv_requested_microversion(sys.argv[1:], os.environ)
+    if requested:
         (err or sys.stderr).write(
             'nova-rescue-lm: the nova CLI cannot send microversion %s here: '
-            '%s. Use "openstack rescued server migrate" or '
-            'nova-rescue-lm-drain instead.\n' % (
-                microversions.RESCUED_LIVE_MIGRATION, reason))
+            '%s. Use %s instead.\n' % (
+                requested, reason, ALTERNATIVES[requested]))
 
 
 def on_shell_import(shell_module):

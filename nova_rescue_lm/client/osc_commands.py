@@ -163,7 +163,7 @@ class MigrateRescuedServer(command.Command):
                     entry.state = server.get('status', entry.state)
                     break
             time.sleep(self.poll_interval)
-        action = running.live_migration_action(client, entry, '2.1')
+        action = running.instance_action(client, entry, '2.1')
         if action is not None and action.get('message') == 'Error':
             entry.result = results.FAILED
             entry.reason = running.failure_reason(client, entry, server)

@@ -17,6 +17,8 @@ Usage::
     nova-rescue-lm-drain HOST [--target HOST] [--max-parallel N]
                               [--dry-run] [--timeout SECONDS]
                               [--block-migration auto|true|false]
+    nova-rescue-lm-drain --evacuate HOST [--target HOST] [--max-parallel N]
+                              [--dry-run] [--timeout SECONDS]
 
 What it does is :func:`nova_rescue_lm.drain.drain`: every server on the
 compute host ``HOST`` (all projects) is looked at once
@@ -28,6 +30,12 @@ ends the output (:mod:`nova_rescue_lm.drain.reporting`). The exit code is
 (including servers that cannot move), 2 for bad input (unknown host, no
 permission, API unreachable, no credentials). ``--dry-run`` prints the same
 plan and table and sends nothing but GET requests.
+
+``--evacuate`` is for a host whose nova-compute is down (forced down, or no
+longer reporting): every server on it is evacuated instead, RESCUED servers
+at microversion 2.106, ACTIVE, SHUTOFF and ERROR servers at 2.95; nova
+leaves all of them SHUTOFF on their new host. The same plan, table and exit
+codes apply; a host whose compute service is up is bad input (2).
 
 This module is the command line only: arguments, credentials, Ctrl-C and
 the exit code for bad input. Ctrl-C stops issuing new migrations and waits
@@ -101,7 +109,9 @@ def build_parser(argv, sdk=None):
     parser = argparse.ArgumentParser(
         prog='nova-rescue-lm-drain', conflict_handler='resolve',
         description='Live-migrate every ACTIVE, PAUSED and RESCUED server '
-                    'off a compute host.')
+                    'off a compute host; with --evacuate, evacuate every '
+                    'ACTIVE, SHUTOFF, ERROR and RESCUED server off a host '
+                    'whose nova-compute is down.')
     if sdk is not None:
         sdk.register_argparse_arguments(
             parser, argv, service_keys=['compute', 'placement'])
@@ -126,10 +136,18 @@ def build_parser(argv, sdk=None):
                         metavar='SECONDS', dest='migration_timeout',
                         help='give up waiting for one migration after this '
                              'long (default 3600; it keeps running)')
-    parser.add_argument('--block-migration', type=_block_migration,
-                        default='auto', metavar='auto|true|false',
-                        help='block_migration of each request (default '
-                             'auto)')
+    # An evacuation has no block_migration: the two exclude each other
+    # (None stands for auto, so that an explicit "auto" counts as given).
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument('--block-migration', type=_block_migration,
+                     default=None, metavar='auto|true|false',
+                     help='block_migration of each request (default auto)')
+    how.add_argument('--evacuate', action='store_true',
+                     help="evacuate instead: the host's nova-compute "
+                          'must be down (forced down or not reporting); '
+                          'rescued servers at microversion 2.106, the '
+                          'others at 2.95, all left SHUTOFF on their new '
+                          'host')
     return parser
 
 
@@ -203,8 +221,10 @@ def main(argv=None, out=None, err=None):
             compute_api.ComputeClient(compute), args.host, target=args.target,
             max_parallel=args.max_parallel, dry_run=args.dry_run,
             timeout=args.migration_timeout,
-            block_migration=args.block_migration, out=out, stop=stop,
-            placement=placement)
+            block_migration=('auto' if args.block_migration is None
+                             else args.block_migration),
+            out=out, stop=stop,
+            placement=placement, evacuate=args.evacuate)
         return code
     except compute_api.DrainError as e:
         err.write('nova-rescue-lm-drain: %s\n' % e)

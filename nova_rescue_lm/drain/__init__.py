@@ -21,7 +21,8 @@ table; its parts are modules of their own, each tested alone:
 * :mod:`~nova_rescue_lm.drain.planning` and
   :mod:`~nova_rescue_lm.drain.preflight`: which servers move, and why the
   others cannot (GET requests only);
-* :mod:`~nova_rescue_lm.drain.running`: starting and following migrations;
+* :mod:`~nova_rescue_lm.drain.running`: starting and following migrations
+  (and evacuations, for a host whose nova-compute is down);
 * :mod:`~nova_rescue_lm.drain.reporting`: progress lines, table, exit code.
 
 The command line (arguments, credentials, signals, exit code 2) is
@@ -41,15 +42,19 @@ from nova_rescue_lm.drain import running
 
 def drain(client, host, target=None, max_parallel=2, dry_run=False,
           timeout=None, block_migration='auto', out=None, stop=None,
-          poll_interval=2.0, sleep=time.sleep, placement=None):
+          poll_interval=2.0, sleep=time.sleep, placement=None,
+          evacuate=False):
     """The command without its argument parsing and authentication.
 
     ``client`` is a :class:`~nova_rescue_lm.drain.compute_api.ComputeClient`,
-    ``placement`` a keystoneauth adapter on placement (or None). Returns
-    (exit code, entries); raises DrainError for bad input.
+    ``placement`` a keystoneauth adapter on placement (or None). With
+    ``evacuate`` the servers of a host whose nova-compute is down are
+    evacuated instead of live-migrated. Returns (exit code, entries);
+    raises DrainError for bad input (also: ``evacuate`` while the host's
+    compute service is up).
     """
     say = reporting.Printer(out or sys.stdout)
-    entries = planning.plan(client, host, target, say, placement)
+    entries = planning.plan(client, host, target, say, placement, evacuate)
     say('%d server(s) on %s' % (len(entries), host))
     reporting.print_plan(entries, say)
     if not dry_run:

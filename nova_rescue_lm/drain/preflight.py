@@ -26,6 +26,11 @@ up later as a failed migration. The drain finds these first:
   least one node of another enabled, up compute host (the scheduler
   considers only those).
 
+An evacuation (``nova-rescue-lm-drain --evacuate``) is refused by nova for
+other reasons: a vTPM (any), shares; RESCUED servers need the trait on their
+destination only, since their source is down
+(:func:`evacuation_flavor_blocker`, :func:`share_blocker`).
+
 Image properties can ask for memory encryption or a vTPM too; reading them
 would mean one image request per server, so those are left to the API's
 answer. Nothing here imports nova.
@@ -72,8 +77,24 @@ def flavor_blocker(server):
     return None
 
 
-def share_blocker(client, server_id, max_version):
-    """Why the server's shares keep it in place, or None (also unknown)."""
+def evacuation_flavor_blocker(server):
+    """Why nova refuses to evacuate ``server`` for its flavor, or None.
+
+    nova 34 evacuates no server with a vTPM, whatever its secret security
+    (``reject_vtpm_instances``); accelerators are rebuilt on the new host.
+    """
+    specs = (server.get('flavor') or {}).get('extra_specs') or {}
+    if specs.get('hw:tpm_version'):
+        return ('it has a vTPM (flavor extra spec hw:tpm_version=%s); nova '
+                'does not evacuate vTPM servers' % specs['hw:tpm_version'])
+    return None
+
+
+def share_blocker(client, server_id, max_version, verb='live-migrate'):
+    """Why the server's shares keep it in place, or None (also unknown).
+
+    ``verb`` is what nova would refuse (``live-migrate`` or ``evacuate``).
+    """
     if tuple(max_version) < SHARES_MICROVERSION:
         return None
     resp = client.get('/servers/%s/shares' % server_id,
@@ -84,7 +105,7 @@ def share_blocker(client, server_id, max_version):
     if not shares:
         return None
     return ('it has %d share(s) attached (openstack server share list); '
-            'nova does not live-migrate servers with shares' % len(shares))
+            'nova does not %s servers with shares' % (len(shares), verb))
 
 
 class Capability:

@@ -45,8 +45,10 @@ class Printer:
 def print_plan(entries, say):
     for entry in entries:
         if entry.movable:
-            say('%s: live-migrate at microversion %s to %s' % (
-                entry.state, entry.microversion,
+            say('%s: %s at microversion %s to %s' % (
+                entry.state,
+                'evacuate' if entry.evacuate else 'live-migrate',
+                entry.microversion,
                 entry.target or 'a host the scheduler picks'), entry)
         else:
             say('cannot move: %s' % entry.reason, entry)

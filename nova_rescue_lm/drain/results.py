@@ -48,6 +48,9 @@ class Entry:
     dest: str = ''
     request_id: str = None
     started: float = None
+    #: Evacuated (its host's nova-compute is down) rather than
+    #: live-migrated.
+    evacuate: bool = False
 
     @property
     def movable(self):

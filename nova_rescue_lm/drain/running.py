@@ -20,6 +20,12 @@ new and follows what is in flight; KeyboardInterrupt stops following. One
 loop in the caller's thread, polling: nothing here waits on the API longer
 than one request, so an interrupt is always seen.
 
+An evacuation (an entry with ``evacuate`` set: its host's nova-compute is
+down) is started with ``evacuate`` instead and followed until the server has
+no task left: it moved when it is on another host, SHUTOFF (or ACTIVE); it
+failed when it is in ERROR or its evacuation record is in error, and the
+reason comes from the evacuate instance action, the fault or that record.
+
 ``start``, ``poll`` and the failure helpers serve ``openstack rescued
 server migrate`` too, for its one server.
 """
@@ -30,25 +36,54 @@ import time
 from nova_rescue_lm.drain import compute_api
 from nova_rescue_lm.drain import results
 
+#: What nova names the instance action and the migration record of each kind
+#: of move, and the word for it in the operator's messages.
+LIVE_MIGRATION = ('live-migration', 'live-migration', 'migration')
+EVACUATION = ('evacuate', 'evacuation', 'evacuation')
+
+#: Statuses of an evacuation record that failed.
+EVACUATION_FAILED = ('error', 'failed')
+#: What nova leaves an evacuated server as: stopped from microversion 2.95
+#: on (and for rescued servers at 2.106); ACTIVE only below 2.95.
+EVACUATED_STATUSES = ('SHUTOFF', 'ACTIVE')
+
+
+def _kind(entry):
+    return EVACUATION if entry.evacuate else LIVE_MIGRATION
+
+
+def _request_body(entry, block_migration):
+    if entry.evacuate:
+        # No "force" and no "onSharedStorage" (2.68 on); host optional.
+        return {'evacuate': ({'host': entry.target} if entry.target
+                             else {})}
+    return {'os-migrateLive': {'host': entry.target,
+                               'block_migration': block_migration}}
+
 
 def start(client, entry, block_migration, say, clock=time.monotonic):
-    """POST os-migrateLive; True when the migration runs."""
-    body = {'os-migrateLive': {'host': entry.target,
-                               'block_migration': block_migration}}
+    """POST os-migrateLive (or evacuate); True when the move runs.
+
+    ``block_migration`` is ignored for an evacuation.
+    """
+    body = _request_body(entry, block_migration)
+    noun = _kind(entry)[2]
     try:
         resp = client.request('POST', '/servers/%s/action' % entry.id,
                               entry.microversion, body)
     except compute_api.TRANSIENT as e:
         entry.result = results.UNKNOWN
-        entry.reason = ('the migration request may not have reached the '
-                        'API (%s); check the server' % e)
+        entry.reason = ('the %s request may not have reached the '
+                        'API (%s); check the server' % (noun, e))
         say('%s: %s' % (entry.result, entry.reason), entry)
         return False
-    if resp.status_code == 202:
+    # os-migrateLive answers 202, evacuate 200
+    if resp.status_code == 202 or (entry.evacuate and
+                                   resp.status_code == 200):
         entry.result, entry.reason = results.MIGRATING, ''
         entry.started = clock()
         entry.request_id = resp.headers.get('x-openstack-request-id')
-        say('migration started (microversion %s)' % entry.microversion,
+        say('%s started (microversion %s)' % (noun, entry.microversion),
             entry)
         return True
     message = compute_api.error_message(resp)
@@ -72,28 +107,34 @@ def _event_detail(event):
     return lines[-1].strip() if lines else 'error'
 
 
-def live_migration_action(client, entry, version):
-    """The instance action of our request (else the newest live-migration)."""
+def instance_action(client, entry, version):
+    """The instance action of our request (else the newest of its kind)."""
     resp = client.get('/servers/%s/os-instance-actions' % entry.id, version)
     if resp.status_code != 200:
         return None
     actions = [a for a in resp.json().get('instanceActions', [])
-               if a.get('action') == 'live-migration']
+               if a.get('action') == _kind(entry)[0]]
     for action in actions:
         if entry.request_id and action.get('request_id') == entry.request_id:
             return action
     return actions[0] if actions else None
 
 
+def _details_version(client):
+    """The microversion at which instance action events say why."""
+    return compute_api.version_str(min(
+        compute_api.version_tuple(compute_api.ACTION_DETAILS_MICROVERSION),
+        client.max_microversion()))
+
+
 def failure_reason(client, entry, server):
     """Why the server is still on its host, as nova recorded it.
 
-    The failed event of the live-migration instance action (its details),
-    else the server's fault, else the migration record's status.
+    The failed event of the live-migration (or evacuate) instance action
+    (its details), else the server's fault, else the migration record's
+    status.
     """
-    version = compute_api.version_str(min(
-        compute_api.version_tuple(compute_api.ACTION_DETAILS_MICROVERSION),
-        client.max_microversion()))
+    version = _details_version(client)
     try:
         return _failure_reason(client, entry, server, version)
     except compute_api.TRANSIENT as e:
@@ -101,8 +142,23 @@ def failure_reason(client, entry, server):
             entry.source or 'its host', e)
 
 
+def migration_record(client, entry, version):
+    """The newest migration record of the entry's kind, or None.
+
+    An evacuation's record exists before nova answers the request, and no
+    other can start while the server has a task: the newest is ours.
+    """
+    resp = client.get('/os-migrations?instance_uuid=%s&migration_type=%s'
+                      % (entry.id, _kind(entry)[1]), version)
+    if resp.status_code != 200:
+        return None
+    migrations = sorted(resp.json().get('migrations', []),
+                        key=lambda m: m.get('id', 0))
+    return migrations[-1] if migrations else None
+
+
 def _failure_reason(client, entry, server, version):
-    action = live_migration_action(client, entry, version)
+    action = instance_action(client, entry, version)
     if action is not None:
         resp = client.get('/servers/%s/os-instance-actions/%s' % (
             entry.id, action['request_id']), version)
@@ -114,42 +170,54 @@ def _failure_reason(client, entry, server, version):
     fault = server.get('fault') or {}
     if fault.get('message'):
         return fault['message']
-    resp = client.get('/os-migrations?instance_uuid=%s&migration_type='
-                      'live-migration' % entry.id, version)
-    if resp.status_code == 200:
-        migrations = sorted(resp.json().get('migrations', []),
-                            key=lambda m: m.get('id', 0))
-        if migrations:
-            migration = migrations[-1]
-            return ('live migration %s %s; see nova-compute\'s log on %s '
-                    'and %s' % (migration['id'], migration['status'],
-                                migration.get('source_compute') or
-                                entry.source,
-                                migration.get('dest_compute') or '?'))
+    migration = migration_record(client, entry, version)
+    if migration is not None:
+        if entry.evacuate:
+            return ('evacuation %s %s; see nova-conductor\'s log, and '
+                    'nova-compute\'s on %s' % (
+                        migration['id'], migration['status'],
+                        migration.get('dest_compute') or
+                        'the host it was sent to'))
+        return ('live migration %s %s; see nova-compute\'s log on %s '
+                'and %s' % (migration['id'], migration['status'],
+                            migration.get('source_compute') or
+                            entry.source,
+                            migration.get('dest_compute') or '?'))
     return 'still on %s (status %s)' % (entry.source or 'its host',
                                         server.get('status'))
 
 
-def poll(client, entry, timeout, say, clock=time.monotonic):
-    """True when the migration of ``entry`` is over (result set)."""
+def _get_server(client, entry):
     try:
-        resp = client.get('/servers/%s' % entry.id,
+        return client.get('/servers/%s' % entry.id,
                           compute_api.LIVE_MIGRATE_MICROVERSIONS[-1])
     except compute_api.TRANSIENT as e:
-        resp = compute_api.Unreachable(e)
+        return compute_api.Unreachable(e)
+
+
+def _not_answered(entry, resp, timeout, say, clock):
+    """The server could not be read: True when no longer waited for."""
+    # Keep polling: a transient API error must not lose a migration.
+    if timeout and clock() - entry.started > timeout:
+        entry.result = results.UNKNOWN
+        entry.reason = 'API answered %s: %s' % (
+            resp.status_code, compute_api.error_message(resp))
+        say('%s: %s' % (entry.result, entry.reason), entry)
+        return True
+    return False
+
+
+def poll(client, entry, timeout, say, clock=time.monotonic):
+    """True when the migration of ``entry`` is over (result set)."""
+    if entry.evacuate:
+        return poll_evacuation(client, entry, timeout, say, clock)
+    resp = _get_server(client, entry)
     if resp.status_code == 404:
         entry.result, entry.reason = results.GONE, 'deleted while migrating'
         say(entry.reason, entry)
         return True
     if resp.status_code != 200:
-        # Keep polling: a transient API error must not lose a migration.
-        if timeout and clock() - entry.started > timeout:
-            entry.result = results.UNKNOWN
-            entry.reason = 'API answered %s: %s' % (
-                resp.status_code, compute_api.error_message(resp))
-            say('%s: %s' % (entry.result, entry.reason), entry)
-            return True
-        return False
+        return _not_answered(entry, resp, timeout, say, clock)
     server = resp.json()['server']
     if (server.get('status') == 'MIGRATING' or
             server.get('OS-EXT-STS:task_state') == 'migrating'):
@@ -172,10 +240,59 @@ def poll(client, entry, timeout, say, clock=time.monotonic):
     return True
 
 
+def poll_evacuation(client, entry, timeout, say, clock=time.monotonic):
+    """True when the evacuation of ``entry`` is over (result set).
+
+    Under way while the server has a task (nova sets ``rebuilding`` before
+    it answers), unless its evacuation record already failed; then moved
+    when it is on another host and SHUTOFF (ACTIVE below 2.95), failed when
+    it is in ERROR (a server evacuated from ERROR stays so until its task
+    ends) or still on its host.
+    """
+    resp = _get_server(client, entry)
+    if resp.status_code == 404:
+        entry.result, entry.reason = results.GONE, 'deleted while evacuating'
+        say(entry.reason, entry)
+        return True
+    if resp.status_code != 200:
+        return _not_answered(entry, resp, timeout, say, clock)
+    server = resp.json()['server']
+    entry.state = server.get('status', entry.state)
+    if server.get('OS-EXT-STS:task_state'):
+        record = _evacuation_record(client, entry)
+        if record is None or record.get('status') not in EVACUATION_FAILED:
+            if timeout and clock() - entry.started > timeout:
+                entry.result = results.TIMED_OUT
+                entry.reason = ('still evacuating after %ds; not waited for '
+                                'any longer' % timeout)
+                say('%s: %s' % (entry.result, entry.reason), entry)
+                return True
+            return False
+    host = server.get('OS-EXT-SRV-ATTR:host')
+    if (host and host != entry.source and
+            entry.state in EVACUATED_STATUSES and
+            not server.get('OS-EXT-STS:task_state')):
+        entry.result, entry.dest = results.MOVED, host
+        say('evacuated to %s (%s)' % (host, entry.state), entry)
+    else:
+        entry.result = results.FAILED
+        entry.reason = failure_reason(client, entry, server)
+        say('failed: %s' % entry.reason, entry)
+    return True
+
+
+def _evacuation_record(client, entry):
+    """The evacuation's migration record (None when it cannot be read)."""
+    try:
+        return migration_record(client, entry, _details_version(client))
+    except compute_api.TRANSIENT:
+        return None
+
+
 def execute(client, entries, max_parallel=2, timeout=None,
             block_migration='auto', say=None, stop=None, poll_interval=2.0,
             sleep=time.sleep, clock=time.monotonic):
-    """Migrate the movable entries, at most ``max_parallel`` at a time.
+    """Move the movable entries, at most ``max_parallel`` at a time.
 
     ``stop`` (a threading.Event) set: no new migration is started, those in
     flight are still followed.  KeyboardInterrupt: stop following; those in
@@ -207,11 +324,12 @@ def execute(client, entries, max_parallel=2, timeout=None,
     except KeyboardInterrupt:
         if current is not None:
             current.result = results.UNKNOWN
-            current.reason = ('interrupted while the migration request was '
-                              'sent; check the server')
+            current.reason = ('interrupted while the %s request was '
+                              'sent; check the server' % _kind(current)[2])
         for entry in in_flight:
             entry.result = results.UNKNOWN
-            entry.reason = 'still migrating; not waited for (interrupted)'
+            entry.reason = 'still %s; not waited for (interrupted)' % (
+                'evacuating' if entry.evacuate else 'migrating')
         for entry in queue:
             entry.result = results.NOT_STARTED
             entry.reason = 'interrupted before it was started'

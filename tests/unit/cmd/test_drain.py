@@ -86,8 +86,13 @@ class MainTest(testtools.TestCase):
         self.assertEqual(
             {'target': 'dest', 'max_parallel': 2, 'dry_run': True,
              'timeout': 3600, 'block_migration': False,
-             'placement': 'placement adapter'},
+             'placement': 'placement adapter', 'evacuate': False},
             {k: v for k, v in kwargs.items() if k not in ('out', 'stop')})
+
+        code, out, err = self._main(['--evacuate', 'src'])
+        self.assertEqual((1, ''), (code, err))
+        self.assertEqual((True, 'auto'), (calls[-1][2]['evacuate'],
+                                          calls[-1][2]['block_migration']))
 
         def refuse(client, host, **kwargs):
             raise compute_api.DrainError("No compute service on host 'src'")
@@ -107,7 +112,7 @@ class MainTest(testtools.TestCase):
         for sdk in (None, drain._sdk_config()):
             parser = drain.build_parser(['h'], sdk)
             args = parser.parse_args(['h'])
-            self.assertEqual((2, False, 'auto', None),
+            self.assertEqual((2, False, None, None),
                              (args.max_parallel, args.dry_run,
                               args.block_migration, args.target))
             args = parser.parse_args(
@@ -121,6 +126,9 @@ class MainTest(testtools.TestCase):
                 True, parser.parse_args(
                     ['h', '--block-migration', 'TRUE']).block_migration)
             self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+            self.assertFalse(args.evacuate)
+            self.assertTrue(parser.parse_args(['h', '--evacuate']).evacuate)
             for bad in (['h', '--max-parallel', '0'],
-                        ['h', '--block-migration', 'maybe'], []):
+                        ['h', '--block-migration', 'maybe'], [],
+                        ['h', '--evacuate', '--block-migration', 'auto']):
                 self.assertRaises(SystemExit, parser.parse_args, bad)
