@@ -25,12 +25,14 @@ The ``nova`` CLI gets the package's start-up hook as a Python start-up would
 """
 
 import io
+import re
 
 import fixtures
 
 from nova.api import auth as nova_auth
 
 from nova_rescue_lm.client import novaclient_shell
+from nova_rescue_lm import microversions
 from tests.functional import base
 
 UNREACHABLE = 'http://127.0.0.1:9/v2.1'
@@ -88,6 +90,39 @@ class CLITestBase(base.RescueLiveMigrationTestBase):
         self.assertEqual((host, 'RESCUE'),
                          (found['OS-EXT-SRV-ATTR:host'], found['status']))
         self.assertEqual([], self.migrations)
+
+    def _host_down(self, host='src'):
+        """The host has failed: its nova-compute stopped and forced down.
+
+        The compute without the trait is disabled too, so that every
+        evacuation (of a server that is not rescued as well) lands on
+        'dest'.
+        """
+        self.computes[host].stop()
+        service = self.api.get_services(binary='nova-compute',
+                                        host=host)[0]
+        self.api.put_service(service['id'], {'forced_down': True})
+        stock = self.api.get_services(binary='nova-compute',
+                                      host='stock')[0]
+        self.api.put_service(stock['id'], {'status': 'disabled'})
+
+    def _evacuated(self, server, host='dest'):
+        """Wait until the server's evacuation is over: SHUTOFF on ``host``
+        (nova leaves every server it evacuates at 2.95 or later stopped).
+        """
+        self._wait_for_migration_status(server, ['done'])
+        return self._wait_for_server_parameter(
+            server, {'OS-EXT-SRV-ATTR:host': host, 'status': 'SHUTOFF',
+                     'OS-EXT-STS:task_state': None})
+
+    def _not_evacuated(self, server, host='src', status='RESCUE'):
+        found = self._show_server(server)
+        self.assertEqual((host, status, None),
+                         (found['OS-EXT-SRV-ATTR:host'], found['status'],
+                          found['OS-EXT-STS:task_state']))
+        self.assertEqual([], self.api.api_get(
+            '/os-migrations?instance_uuid=%s&migration_type=evacuation'
+            % server['id']).body['migrations'])
 
 
 class TestNovaCLI(CLITestBase):
@@ -229,7 +264,12 @@ class TestNovaCLI(CLITestBase):
         self.assertIn('Client supported API versions:\nMinimum version 2.1\n'
                       'Maximum version 2.105\n', out)
         self.assertRegex(out, r'\| v2\.1 +\| CURRENT +\| \S+ +\| 2\.1 +\| '
-                              r'2\.105 +\|')
+                              r'%s +\|' % re.escape(microversions.MAX))
+        code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                    'version-list')
+        self.assertEqual(0, code, err)
+        self.assertIn('Client supported API versions:\nMinimum version 2.1\n'
+                      'Maximum version 2.106\n', out)
         self._stock()
         code, out, err = self._nova('--os-compute-api-version', '2.105',
                                     'version-list')
@@ -256,6 +296,84 @@ class TestNovaCLI(CLITestBase):
         self._moved(server, 'dest')
         self._wait_for_migration_status(active, ['completed'])
         self.assertNotEqual('src', self._host_of(active))
+
+    def test_evacuate_rescued_at_2_106(self):
+        server = self._rescued()
+        self._host_down()
+        code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                    'evacuate', server['id'])
+        self.assertEqual(0, code, err)
+        self._evacuated(server)
+        import novaclient
+        self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
+
+    def test_evacuate_rescued_at_2_106_to_a_host(self):
+        server = self._rescued()
+        self._host_down()
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_COMPUTE_API_VERSION', '2.106'))
+        code, out, err = self._nova('evacuate', server['id'], 'dest')
+        self.assertEqual(0, code, err)
+        self._evacuated(server)
+
+    def test_evacuate_options_of_older_versions_are_refused(self):
+        """At 2.106 evacuate has novaclient's latest options: no --force
+        (2.29-2.67), no --on-shared-storage (up to 2.13).
+        """
+        server = self._rescued()
+        self._host_down()
+        for option in ('--force', '--on-shared-storage'):
+            code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                        'evacuate', option, server['id'],
+                                        'dest')
+            self.assertEqual(2, code, option)
+            self.assertIn('unrecognized arguments: %s' % option, err)
+        self._not_evacuated(server)
+
+    def test_evacuate_below_2_106_is_novas_409(self):
+        server = self._rescued()
+        self._host_down()
+        for argv in (('--os-compute-api-version', '2.105'), (),
+                     ('--os-compute-api-version', '2.latest')):
+            code, out, err = self._nova(*argv + ('evacuate', server['id']))
+            self.assertEqual(1, code, argv)
+            self.assertIn("ERROR (Conflict): Cannot 'evacuate' instance %s "
+                          "while it is in vm_state rescued (HTTP 409)"
+                          % server['id'], err)
+        self._not_evacuated(server)
+
+    def test_evacuate_to_an_incapable_host_is_the_apis_400(self):
+        server = self._rescued()
+        self._host_down()
+        code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                    'evacuate', server['id'], 'stock')
+        self.assertEqual(1, code)
+        self.assertIn('ERROR (BadRequest): The destination compute node '
+                      'stock cannot take rescued servers', err)
+        self._not_evacuated(server)
+
+    def test_evacuate_from_a_live_host_is_novas_400(self):
+        server = self._rescued()
+        code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                    'evacuate', server['id'])
+        self.assertEqual(1, code)
+        self.assertIn('ERROR (BadRequest): Compute service of src is still '
+                      'in use. (HTTP 400)', err)
+        self._not_evacuated(server)
+
+    def test_host_evacuate_at_2_106(self):
+        """nova's own host evacuation sends 2.106 for every server."""
+        server = self._rescued()
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        self._host_down()
+        code, out, err = self._nova('--os-compute-api-version', '2.106',
+                                    'host-evacuate', 'src')
+        self.assertEqual(0, code, err)
+        self.assertRegex(out, r'\| %s \| True +\|' % server['id'])
+        self.assertRegex(out, r'\| %s \| True +\|' % active['id'])
+        self._evacuated(server)
+        self._evacuated(active)
 
 
 class TestOpenStackCLI(CLITestBase):
@@ -388,3 +506,34 @@ class TestOpenStackCLI(CLITestBase):
         found, _name, _args = manager.find_command(
             ['server', 'migrate', '--live-migration', 'x'])
         self.assertIs(osc_server.MigrateServer, found)
+
+    def test_server_evacuate_at_2_106(self):
+        """OSC's own command: openstacksdk sends the version asked for."""
+        server = self._rescued()
+        self._host_down()
+        code, out, err = self._openstack(
+            '--os-compute-api-version', '2.106', 'server', 'evacuate',
+            server['id'])
+        self.assertEqual(0, code, err)
+        self.assertRegex(out, r'\| id +\| %s +\|' % server['id'])
+        self._evacuated(server)
+
+    def test_server_evacuate_at_2_106_to_a_host(self):
+        server = self._rescued()
+        self._host_down()
+        code, out, err = self._openstack(
+            '--os-compute-api-version', '2.106', 'server', 'evacuate',
+            '--host', 'dest', server['name'])
+        self.assertEqual(0, code, err)
+        self._evacuated(server)
+
+    def test_server_evacuate_below_2_106_is_novas_409(self):
+        server = self._rescued()
+        self._host_down()
+        for argv in (('--os-compute-api-version', '2.105'), ()):
+            code, out, err = self._openstack(
+                *argv + ('server', 'evacuate', server['id']))
+            self.assertEqual(1, code, argv)
+            self.assertIn("Cannot 'evacuate' instance %s while it is in "
+                          "vm_state rescued" % server['id'], err)
+        self._not_evacuated(server)

@@ -40,18 +40,27 @@ class Response:
 
 
 class FakeClient:
-    """A compute API: servers move to 'dest' after ``polls`` GETs."""
+    """A compute API: servers move to 'dest' after ``polls`` GETs.
+
+    An evacuated server ends SHUTOFF on 'dest', or, listed in ``fail``,
+    ERROR on its host; listed in ``record_error``, its evacuation record
+    is in error at once and its task never ends. Hosts in ``down`` have
+    their compute service down.
+    """
 
     def __init__(self, servers, max_version=MAX, polls=1, post_status=202,
-                 post_body=None, fail=()):
+                 post_body=None, fail=(), down=(), record_error=()):
         self.servers = {s['id']: dict(s) for s in servers}
         self._max = max_version
         self.polls = polls
         self.post_status = post_status
         self.post_body = post_body
         self.fail = fail
+        self.down = down
+        self.record_error = record_error
         self.requests = []
         self.in_flight = set()
+        self.evacuated = set()
         self.peak = 0
         self.shares = {}
         self.gets = {}
@@ -69,18 +78,28 @@ class FakeClient:
             if self.post_status != 202:
                 return Response(self.post_status, self.post_body)
             sid = parts[2]
-            self.servers[sid].update(
-                {'status': 'MIGRATING', 'OS-EXT-STS:task_state': 'migrating'})
+            status = 202
+            if 'evacuate' in body:
+                # nova sets the task before it answers, 200 for evacuate
+                self.servers[sid]['OS-EXT-STS:task_state'] = 'rebuilding'
+                self.evacuated.add(sid)
+                status = 200
+            else:
+                self.servers[sid].update({'status': 'MIGRATING',
+                                          'OS-EXT-STS:task_state':
+                                              'migrating'})
             self.in_flight.add(sid)
             self.peak = max(self.peak, len(self.in_flight))
-            return Response(202, None,
+            return Response(status, None,
                             {'x-openstack-request-id': 'req-' + sid})
         if url.startswith('/os-services'):
             host = url.split('host=')[1]
             if host in ('src', 'dest'):
                 return Response(200, {'services': [
-                    {'host': host, 'state': 'up', 'status': (
-                        'disabled' if host == 'src' else 'enabled')}]})
+                    {'host': host,
+                     'state': 'down' if host in self.down else 'up',
+                     'status': (
+                         'disabled' if host == 'src' else 'enabled')}]})
             return Response(200, {'services': []})
         if url.startswith('/servers/detail'):
             return Response(200, {'servers': list(self.servers.values())})
@@ -92,27 +111,50 @@ class FakeClient:
         if url.endswith('/shares'):
             return Response(200, {'shares': self.shares.get(parts[2], [])})
         if url.startswith('/os-migrations'):
+            if 'migration_type=evacuation' in url:
+                return Response(200, {'migrations': [
+                    self._evacuation_record(url)]})
             return Response(200, {'migrations': [
                 {'id': 7, 'status': 'error', 'source_compute': 'src',
                  'dest_compute': 'dest'}]})
         sid = parts[2]
         if len(parts) == 4:  # instance actions list
             return Response(200, {'instanceActions': [
-                {'action': 'live-migration', 'request_id': 'req-' + sid,
+                {'action': 'evacuate' if sid in self.evacuated
+                 else 'live-migration', 'request_id': 'req-' + sid,
                  'message': None}]})
         if len(parts) == 5:
+            if sid in self.evacuated:
+                return Response(200, {'instanceAction': {'events': [
+                    {'event': 'conductor_rebuild_server', 'result': 'Error',
+                     'details': 'No valid host was found.'}]}})
             return Response(200, {'instanceAction': {'events': [
                 {'event': 'compute_live_migration', 'result': 'Error',
                  'details': 'disk copy failed'}]}})
         srv = self.servers[sid]
         self.gets[sid] = self.gets.get(sid, 0) + 1
-        if sid in self.in_flight and self.gets[sid] >= self.polls:
+        if (sid in self.in_flight and self.gets[sid] >= self.polls and
+                sid not in self.record_error):
             self.in_flight.discard(sid)
-            srv.update({'OS-EXT-STS:task_state': None,
-                        'status': srv['_done']})
+            if sid in self.evacuated:
+                srv.update({'OS-EXT-STS:task_state': None, 'status': (
+                    'ERROR' if sid in self.fail else 'SHUTOFF')})
+            else:
+                srv.update({'OS-EXT-STS:task_state': None,
+                            'status': srv['_done']})
             if sid not in self.fail:
                 srv['OS-EXT-SRV-ATTR:host'] = 'dest'
         return Response(200, {'server': srv})
+
+    def _evacuation_record(self, url):
+        sid = url.split('instance_uuid=')[1].split('&')[0]
+        if sid in self.record_error or (sid in self.fail and
+                                        sid not in self.in_flight):
+            status = 'error'
+        else:
+            status = 'accepted' if sid in self.in_flight else 'done'
+        return {'id': 9, 'status': status, 'source_compute': 'src',
+                'dest_compute': None}
 
 
 class FakePlacement:

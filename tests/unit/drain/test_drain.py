@@ -17,6 +17,7 @@ import io
 import testtools
 
 from nova_rescue_lm import drain
+from nova_rescue_lm.drain import compute_api
 from nova_rescue_lm.drain import reporting
 from nova_rescue_lm.drain import results
 from tests.unit.drain import fakes
@@ -102,3 +103,65 @@ class DrainTest(testtools.TestCase):
         self.assertTrue(out.endswith(
             rule + '| Server ID | Name | State | From | To | Result | Reason '
             '|\n' + rule + rule), out)
+
+
+class EvacuateDrainTest(testtools.TestCase):
+
+    def _drain(self, client, **kwargs):
+        out = io.StringIO()
+        kwargs.setdefault('poll_interval', 0)
+        code, entries = drain.drain(client, 'src', out=out,
+                                    sleep=lambda s: None, evacuate=True,
+                                    **kwargs)
+        return code, {e.id: e for e in entries}, out.getvalue()
+
+    def test_evacuates_every_server_of_a_down_host(self):
+        client = fakes.FakeClient(fakes.host_servers(2), polls=2,
+                                  max_version=(2, 106), down=('src',))
+        code, entries, out = self._drain(client)
+        self.assertEqual(reporting.EXIT_OK, code, out)
+        for sid in ('a0', 'a1', 'r', 's'):
+            self.assertEqual((results.MOVED, 'SHUTOFF'),
+                             (entries[sid].result, entries[sid].state), out)
+        self.assertIn('4 server(s) on src', out)
+        self.assertIn('r (r): RESCUE: evacuate at microversion 2.106 to a '
+                      'host the scheduler picks', out)
+        self.assertIn('s (s): SHUTOFF: evacuate at microversion 2.95 to a '
+                      'host the scheduler picks', out)
+        self.assertIn('r (r): evacuated to dest (SHUTOFF)', out)
+        self.assertRegex(out, r'\| r +\| r +\| SHUTOFF \| src +\| dest \| '
+                              r'moved +\| +\|')
+        self.assertTrue(out.endswith('+\n4 moved\n'), out)
+
+    def test_what_cannot_move_is_said_first_and_left(self):
+        servers = fakes.host_servers(1) + [
+            fakes.server('PAUSED', 'paused', id='p', name='p')]
+        client = fakes.FakeClient(servers, max_version=(2, 105),
+                                  down=('src',))
+        code, entries, out = self._drain(client)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertLess(out.index('p (p): cannot move: PAUSED: nova does '
+                                  'not evacuate a paused server'),
+                        out.index('a0 (a0): evacuation started'))
+        self.assertIn('r (r): cannot move: the compute API does not offer '
+                      'microversion 2.106', out)
+        self.assertEqual({'/servers/a0/action', '/servers/s/action'},
+                         {r[1] for r in client.requests if r[0] == 'POST'})
+        self.assertTrue(out.endswith(
+            '2 cannot move, 2 moved\nServers are left on src.\n'), out)
+
+    def test_dry_run_sends_only_gets(self):
+        client = fakes.FakeClient(fakes.host_servers(1),
+                                  max_version=(2, 106), down=('src',))
+        code, entries, out = self._drain(client, dry_run=True)
+        self.assertEqual({'GET'}, {r[0] for r in client.requests})
+        self.assertEqual(reporting.EXIT_OK, code)
+        self.assertIn('Dry run, nothing was sent: 3 would move', out)
+
+    def test_a_host_whose_compute_is_up_is_bad_input(self):
+        client = fakes.FakeClient(fakes.host_servers(1),
+                                  max_version=(2, 106))
+        error = self.assertRaises(compute_api.DrainError, self._drain,
+                                  client)
+        self.assertIn('The compute service on src is up', str(error))
+        self.assertEqual({'GET'}, {r[0] for r in client.requests})

@@ -109,12 +109,38 @@ class FlavorBlockerTest(testtools.TestCase):
             'hw:tpm_secret_security': 'deployment'}))
 
 
+class EvacuationFlavorBlockerTest(testtools.TestCase):
+
+    def _blocker(self, **specs):
+        return preflight.evacuation_flavor_blocker(
+            {'flavor': {'extra_specs': specs}})
+
+    def test_evacuable(self):
+        self.assertIsNone(preflight.evacuation_flavor_blocker({}))
+        self.assertIsNone(self._blocker(**{'accel:device_profile': 'gpu'}))
+        self.assertIsNone(self._blocker(**{'hw:mem_encryption': 'true'}))
+
+    def test_any_vtpm_is_blocked(self):
+        for security in ('host', 'user', 'deployment'):
+            self.assertEqual(
+                'it has a vTPM (flavor extra spec hw:tpm_version=2.0); nova '
+                'does not evacuate vTPM servers',
+                self._blocker(**{'hw:tpm_version': '2.0',
+                                 'hw:tpm_secret_security': security}))
+
+
 class ShareBlockerTest(testtools.TestCase):
 
     def test_shares(self):
         compute = FakeCompute(shares={'a': [{'share_id': 's'}], 'b': []})
-        self.assertIn('1 share(s) attached',
-                      preflight.share_blocker(compute, 'a', (2, 105)))
+        self.assertEqual(
+            'it has 1 share(s) attached (openstack server share list); nova '
+            'does not live-migrate servers with shares',
+            preflight.share_blocker(compute, 'a', (2, 105)))
+        self.assertEqual(
+            'it has 1 share(s) attached (openstack server share list); nova '
+            'does not evacuate servers with shares',
+            preflight.share_blocker(compute, 'a', (2, 106), 'evacuate'))
         self.assertIsNone(preflight.share_blocker(compute, 'b', (2, 105)))
         # Unknown (404, no permission): the API decides.
         self.assertIsNone(preflight.share_blocker(compute, 'c', (2, 105)))

@@ -85,11 +85,17 @@ class ProgressTest(testtools.TestCase):
         reporting.print_plan(
             [entry(results.WOULD_MOVE, microversion='2.105'),
              entry(results.WOULD_MOVE, microversion='2.68', target='t'),
-             entry(results.CANNOT_MOVE, reason='SHUTOFF: no')],
+             entry(results.CANNOT_MOVE, reason='SHUTOFF: no'),
+             entry(results.WOULD_MOVE, microversion='2.106', evacuate=True),
+             entry(results.WOULD_MOVE, microversion='2.95', target='t',
+                   evacuate=True)],
             lambda text, e=None: said.append(text))
         self.assertEqual(
             ['ACTIVE: live-migrate at microversion 2.105 to a host the '
              'scheduler picks',
              'ACTIVE: live-migrate at microversion 2.68 to t',
-             'cannot move: SHUTOFF: no'], said)
+             'cannot move: SHUTOFF: no',
+             'ACTIVE: evacuate at microversion 2.106 to a host the '
+             'scheduler picks',
+             'ACTIVE: evacuate at microversion 2.95 to t'], said)
         self.assertIsNone(re.search('%', ' '.join(said)))

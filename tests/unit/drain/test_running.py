@@ -208,3 +208,170 @@ class FailureReasonTest(testtools.TestCase):
         self.assertEqual(
             'still on src (the API could not be asked why: API down)',
             running.failure_reason(client, self._entry(), {}))
+
+
+def evacuations(client, target=None):
+    """The entries planning would make for an evacuation of 'src'."""
+    entries = []
+    for srv in client.servers.values():
+        version = {'active': '2.95', 'stopped': '2.95', 'error': '2.95',
+                   'rescued': '2.106'}.get(srv['OS-EXT-STS:vm_state'])
+        entries.append(results.Entry(
+            id=srv['id'], name=srv['name'], state=srv['status'],
+            source='src', microversion=version, target=target,
+            result=(results.WOULD_MOVE if version
+                    else results.CANNOT_MOVE), evacuate=True))
+    return entries
+
+
+class EvacuationTest(testtools.TestCase):
+
+    def _run(self, client, entries=None, **kwargs):
+        said = []
+
+        def say(text, entry=None):
+            said.append('%s: %s' % (entry.id, text) if entry else text)
+        entries = evacuations(client) if entries is None else entries
+        kwargs.setdefault('poll_interval', 0)
+        kwargs.setdefault('sleep', lambda s: None)
+        running.execute(client, entries, say=say, **kwargs)
+        return {e.id: e for e in entries}, said
+
+    def _posts(self, client):
+        return {r[1].split('/')[2]: (r[2], r[3]) for r in client.requests
+                if r[0] == 'POST'}
+
+    def test_evacuates_at_the_planned_versions_and_waits_for_shutoff(self):
+        client = fakes.FakeClient(fakes.host_servers(3), polls=3)
+        entries, said = self._run(client, max_parallel=2,
+                                  block_migration=True)
+        self.assertEqual(2, client.peak)
+        for sid in ('a0', 'a1', 'a2', 'r', 's'):
+            self.assertEqual((results.MOVED, 'dest', 'SHUTOFF'),
+                             (entries[sid].result, entries[sid].dest,
+                              entries[sid].state), said)
+        posts = self._posts(client)
+        # no block_migration, no force, no onSharedStorage, no host
+        self.assertEqual(('2.106', {'evacuate': {}}), posts['r'])
+        for sid in ('a0', 'a1', 'a2', 's'):
+            self.assertEqual(('2.95', {'evacuate': {}}), posts[sid])
+        self.assertIn('r: evacuation started (microversion 2.106)', said)
+        self.assertIn('r: evacuated to dest (SHUTOFF)', said)
+        self.assertIn('s: evacuated to dest (SHUTOFF)', said)
+        # followed until the task ended: three reads of each server
+        self.assertEqual(3, client.gets['r'])
+
+    def test_target_is_sent(self):
+        client = fakes.FakeClient(fakes.host_servers())
+        entries, said = self._run(client, evacuations(client, 'dest'))
+        for version, body in self._posts(client).values():
+            self.assertEqual({'evacuate': {'host': 'dest'}}, body)
+        self.assertEqual(results.MOVED, entries['r'].result)
+
+    def test_a_server_evacuated_from_error_is_followed_to_its_end(self):
+        """Its status stays ERROR while its task runs: not a failure."""
+        client = fakes.FakeClient(
+            [fakes.server('ERROR', 'error', id='e', name='e')], polls=3)
+        entries, said = self._run(client)
+        self.assertEqual((results.MOVED, 'dest', 'SHUTOFF'),
+                         (entries['e'].result, entries['e'].dest,
+                          entries['e'].state), said)
+        self.assertEqual(3, client.gets['e'])
+
+    def test_error_is_a_failure_with_the_events_message(self):
+        client = fakes.FakeClient(fakes.host_servers(1), fail=('r',),
+                                  polls=2)
+        entries, said = self._run(client)
+        self.assertEqual((results.FAILED, 'ERROR'),
+                         (entries['r'].result, entries['r'].state))
+        self.assertEqual('conductor_rebuild_server: No valid host was found.',
+                         entries['r'].reason)
+        self.assertIn('r: failed: conductor_rebuild_server: No valid host '
+                      'was found.', said)
+        self.assertEqual(results.MOVED, entries['a0'].result)
+
+    def test_a_failed_record_ends_the_wait_while_the_task_stays(self):
+        client = fakes.FakeClient(fakes.host_servers(1),
+                                  record_error=('r',))
+        real_request = client.request
+        client.request = lambda method, url, *a: (
+            fakes.Response(404) if 'instance-actions' in url
+            else real_request(method, url, *a))
+        entries, said = self._run(client)
+        self.assertEqual(results.FAILED, entries['r'].result)
+        self.assertEqual("evacuation 9 error; see nova-conductor's log, and "
+                         "nova-compute's on the host it was sent to",
+                         entries['r'].reason)
+        self.assertEqual(1, client.gets['r'])
+        self.assertEqual(results.MOVED, entries['a0'].result)
+
+    def test_still_on_its_host_without_error_is_a_failure(self):
+        client = fakes.FakeClient(fakes.host_servers())
+        client.fail = ('s',)
+        real_request = client.request
+
+        def request(method, url, microversion=None, body=None):
+            response = real_request(method, url, microversion, body)
+            if url == '/servers/s' and response.json()['server'][
+                    'status'] == 'ERROR':
+                response.json()['server']['status'] = 'SHUTOFF'
+            return response
+        client.request = request
+        entries, said = self._run(client)
+        self.assertEqual(results.FAILED, entries['s'].result)
+        self.assertEqual('conductor_rebuild_server: No valid host was found.',
+                         entries['s'].reason)
+
+    def test_timeout_leaves_it_running_and_reports_it(self):
+        clock = iter(range(0, 1000, 10))
+        client = fakes.FakeClient(fakes.host_servers(), polls=10 ** 6)
+        entries, said = self._run(client, timeout=25,
+                                  clock=lambda: next(clock))
+        self.assertEqual(results.TIMED_OUT, entries['r'].result)
+        self.assertEqual('still evacuating after 25s; not waited for any '
+                         'longer', entries['r'].reason)
+
+    def test_refusals(self):
+        for status, result in ((409, results.CANNOT_MOVE),
+                               (400, results.CANNOT_MOVE),
+                               (404, results.GONE),
+                               (500, results.FAILED)):
+            client = fakes.FakeClient(fakes.host_servers(),
+                                      post_status=status,
+                                      post_body={'x': {'message': 'm'}})
+            entries, said = self._run(client)
+            self.assertEqual(result, entries['r'].result, status)
+
+    def test_deleted_while_evacuating(self):
+        client = fakes.FakeClient(fakes.host_servers()[:1], polls=10 ** 6)
+        real_request = client.request
+        client.request = lambda method, url, *a: (
+            fakes.Response(404) if method == 'GET' and url == '/servers/r'
+            else real_request(method, url, *a))
+        entries, said = self._run(client)
+        self.assertEqual((results.GONE, 'deleted while evacuating'),
+                         (entries['r'].result, entries['r'].reason))
+
+    def test_interrupt_reports_in_flight_as_still_evacuating(self):
+        client = fakes.FakeClient(fakes.host_servers(1), polls=10 ** 6)
+
+        def sleep(seconds):
+            raise KeyboardInterrupt()
+        entries, said = self._run(client, max_parallel=1, sleep=sleep)
+        self.assertEqual((results.UNKNOWN, 'still evacuating; not waited '
+                          'for (interrupted)'),
+                         (entries['a0'].result, entries['a0'].reason))
+        self.assertEqual(results.NOT_STARTED, entries['r'].result)
+
+    def test_post_unreachable_is_unknown(self):
+        client = fakes.FakeClient(fakes.host_servers())
+
+        def request(method, url, microversion=None, body=None):
+            raise ks_exc.ConnectTimeout('timed out')
+        client.request = request
+        entries, said = self._run(client, [e for e in evacuations(
+            fakes.FakeClient(fakes.host_servers())) if e.id == 'r'])
+        self.assertEqual(results.UNKNOWN, entries['r'].result)
+        self.assertEqual('the evacuation request may not have reached the '
+                         'API (timed out); check the server',
+                         entries['r'].reason)
