@@ -312,7 +312,10 @@ EOF
   fi
 
   log "placement, nova-api, conductor, scheduler"
-  local UW=(--master --lazy-apps --enable-threads --die-on-term
+  # --chdir: uWSGI puts its working directory on sys.path; started from the
+  # repository root, nova-api would import nova_rescue_lm from the checkout
+  # instead of the installed package
+  local UW=(--master --lazy-apps --enable-threads --die-on-term --chdir "$S"
             --add-header Connection:close --processes 1 --threads 4 -H "$VENV")
   OS_PLACEMENT_CONFIG_DIR=$S/etc/placement run placement \
     "$VENV/bin/uwsgi" --http-socket 127.0.0.1:$PLACEMENT_PORT "${UW[@]}" \
