@@ -25,12 +25,14 @@ import fixtures
 import novaclient
 from novaclient import api_versions
 from novaclient import shell
+from requests_mock.contrib import fixture as rm_fixture
 import testtools
 
 from nova_rescue_lm.client import novaclient_shell
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
+SERVER_ID = '4ad3b4c8-4a5f-4e5e-9a49-6bd1c9f0a3a1'
 PTH = os.path.join(REPO_ROOT, 'nova_rescue_lm', 'client',
                    'nova-rescue-lm-novaclient.pth')
 
@@ -107,19 +109,24 @@ class ApplyTest(testtools.TestCase):
     def _main(self, argv):
         return self.fake.OpenStackComputeShell().main(argv)
 
-    def test_raises_the_maximum_only_for_a_2_105_run(self):
+    def test_raises_the_maximum_only_for_a_2_105_or_2_106_run(self):
         self.assertIsNone(novaclient_shell.apply(self.fake))
         runs = (['--os-compute-api-version', '2.105', 'live-migration', 's'],
                 ['--os-compute-api-version=2.105', 'list'],
+                ['--os-compute-api-version', '2.106', 'evacuate', 's'],
+                ['--os-compute-api-version=2.106', 'host-evacuate', 'h'],
                 ['list'],
                 ['--os-compute-api-version', '2.latest', 'list'],
                 ['--os-compute-api-version', '2.96', 'list'],
                 ['--os-compute-api-version', '2.104', 'list'],
+                ['--os-compute-api-version', '2.107', 'list'],
+                ['--os-compute-api-version', '2.1060', 'list'],
                 ['--os-compute-api-version', 'junk', 'list'])
         for argv in runs:
             self.assertEqual('done', self._main(argv))
         self.assertEqual(
-            ['2.105', '2.105', '2.96', '2.96', '2.96', '2.96', '2.96'],
+            ['2.105', '2.105', '2.106', '2.106', '2.96', '2.96', '2.96',
+             '2.96', '2.96', '2.96', '2.96'],
             [version for _argv, version in self.fake.seen])
         self.assertEqual([list(argv) for argv in runs],
                          [argv for argv, _version in self.fake.seen])
@@ -127,17 +134,19 @@ class ApplyTest(testtools.TestCase):
 
     def test_environment_variable(self):
         novaclient_shell.apply(self.fake)
-        self.useFixture(fixtures.EnvironmentVariable(
-            'OS_COMPUTE_API_VERSION', '2.105'))
-        self._main(['list'])
-        self.assertEqual('2.105', self.fake.seen[-1][1])
+        for version in ('2.105', '2.106'):
+            self.useFixture(fixtures.EnvironmentVariable(
+                'OS_COMPUTE_API_VERSION', version))
+            self._main(['list'])
+            self.assertEqual(version, self.fake.seen[-1][1])
 
     def test_the_maximum_is_restored_after_an_error(self):
         novaclient_shell.apply(self.fake)
-        self.assertRaises(RuntimeError, self._main,
-                          ['--os-compute-api-version', '2.105', 'boom'])
-        self.assertEqual('2.105', self.fake.seen[-1][1])
-        self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
+        for version in ('2.105', '2.106'):
+            self.assertRaises(RuntimeError, self._main,
+                              ['--os-compute-api-version', version, 'boom'])
+            self.assertEqual(version, self.fake.seen[-1][1])
+            self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
 
     def test_idempotent(self):
         novaclient_shell.apply(self.fake)
@@ -191,18 +200,37 @@ class FailClosedMessageTest(testtools.TestCase):
                 (['--os-compute-api-version=2.105', 'list'], None),
                 (['list'], '2.105')):
             message = self._on_import(argv, environ=environ)
-            self.assertIn('nova-rescue-lm: the nova CLI cannot send '
-                          'microversion 2.105 here: python-novaclient 19.0.0 '
-                          'is installed', message)
-            self.assertIn('openstack rescued server migrate', message)
+            self.assertEqual(
+                'nova-rescue-lm: the nova CLI cannot send microversion 2.105 '
+                'here: python-novaclient 19.0.0 is installed; this '
+                'nova-rescue-lm knows python-novaclient 18.x only. Use '
+                '"openstack rescued server migrate" or nova-rescue-lm-drain '
+                'instead.\n', message)
+
+    def test_says_why_when_2_106_is_asked_for(self):
+        for argv, environ in (
+                (['--os-compute-api-version', '2.106', 'evacuate', 's'],
+                 None),
+                (['--os-compute-api-version=2.106', 'evacuate', 's'], None),
+                (['evacuate', 's'], '2.106')):
+            message = self._on_import(argv, environ=environ)
+            self.assertEqual(
+                'nova-rescue-lm: the nova CLI cannot send microversion 2.106 '
+                'here: python-novaclient 19.0.0 is installed; this '
+                'nova-rescue-lm knows python-novaclient 18.x only. Use '
+                '"openstack --os-compute-api-version 2.106 server evacuate" '
+                'or "nova-rescue-lm-drain --evacuate" instead.\n', message)
 
     def test_silent_otherwise(self):
         self.assertEqual('', self._on_import(['list']))
         self.assertEqual('', self._on_import(
             ['--os-compute-api-version', '2.96', 'list']))
         self.assertEqual('', self._on_import(
-            ['--os-compute-api-version', '2.105', 'list'],
-            version='18.13.1'))
+            ['--os-compute-api-version', '2.107', 'list']))
+        for version in ('2.105', '2.106'):
+            self.assertEqual('', self._on_import(
+                ['--os-compute-api-version', version, 'list'],
+                version='18.13.1'))
 
     def test_never_raises(self):
         err = io.StringIO()
@@ -319,3 +347,80 @@ class StartUpTest(testtools.TestCase):
         self.assertEqual(1, refused.returncode)
         self.assertIn("The valid version range is '2.1' to '2.96'",
                       refused.stderr)
+
+    def test_nova_cli_evacuate_at_2_106_passes_the_client_check(self):
+        code = ('from novaclient import shell\n'
+                'shell.main(sys.argv[1:])\n')
+        argv = ['--os-auth-type', 'admin_token', '--os-token', 't',
+                '--os-endpoint', 'http://127.0.0.1:9/v2.1', 'evacuate', 's']
+        asked = self._python(code, '--os-compute-api-version', '2.106',
+                             *argv)
+        self.assertEqual(1, asked.returncode)
+        self.assertIn('ERROR (ConnectFailure)', asked.stderr)
+        self.assertNotIn('valid version range', asked.stderr)
+        refused = self._python(code, '--os-compute-api-version', '2.107',
+                               *argv)
+        self.assertEqual(1, refused.returncode)
+        self.assertIn("The valid version range is '2.1' to '2.96'",
+                      refused.stderr)
+
+
+class EvacuateRequestTest(testtools.TestCase):
+    """What the real novaclient shell sends at 2.106, once patched."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch(
+            'novaclient.shell.OpenStackComputeShell.main',
+            shell.OpenStackComputeShell.main))
+        self.assertIsNone(novaclient_shell.apply(shell))
+        for name in ('OS_COMPUTE_API_VERSION', 'OS_CLOUD', 'OS_USERNAME',
+                     'OS_PASSWORD', 'OS_PROJECT_NAME'):
+            self.useFixture(fixtures.EnvironmentVariable(name))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_AUTH_URL', 'http://keystone.invalid/identity'))
+        self.useFixture(fixtures.EnvironmentVariable('OS_PROJECT_ID', 'p'))
+        self.mock = self.useFixture(rm_fixture.Fixture())
+        endpoint = 'http://nova.test/v2.1'
+        self.mock.get(endpoint, json={'version': {
+            'id': 'v2.1', 'status': 'CURRENT', 'version': '2.106',
+            'min_version': '2.1', 'links': [
+                {'rel': 'self', 'href': endpoint + '/'}]}})
+        server = endpoint + '/servers/' + SERVER_ID
+        self.mock.get(server, json={'server': {'id': SERVER_ID,
+                                               'name': 'web'}})
+        self.posted = self.mock.post(server + '/action', status_code=200,
+                                     text='null')
+        self.argv = ['--os-auth-type', 'admin_token', '--os-token', 't',
+                     '--os-endpoint', endpoint]
+
+    def _nova(self, *argv):
+        out, err = io.StringIO(), io.StringIO()
+        with fixtures.MonkeyPatch('sys.stdout', out), \
+                fixtures.MonkeyPatch('sys.stderr', err):
+            try:
+                code = shell.main(self.argv + list(argv))
+            except SystemExit as e:
+                code = e.code
+        return code or 0, err.getvalue()
+
+    def test_evacuate_sends_the_latest_body_at_2_106(self):
+        for argv, body in (((SERVER_ID,), {'evacuate': {}}),
+                           ((SERVER_ID, 'dest'),
+                            {'evacuate': {'host': 'dest'}})):
+            code, err = self._nova('--os-compute-api-version', '2.106',
+                                   'evacuate', *argv)
+            self.assertEqual(0, code, err)
+            request = self.posted.last_request
+            self.assertEqual(body, request.json())
+            self.assertEqual('compute 2.106',
+                             request.headers['OpenStack-API-Version'])
+        self.assertEqual('2.96', novaclient.API_MAX_VERSION.get_string())
+
+    def test_no_force_no_shared_storage_at_2_106(self):
+        for option in ('--force', '--on-shared-storage'):
+            code, err = self._nova('--os-compute-api-version', '2.106',
+                                   'evacuate', option, SERVER_ID, 'dest')
+            self.assertEqual(2, code)
+            self.assertIn('unrecognized arguments: %s' % option, err)
+        self.assertFalse(self.posted.called)

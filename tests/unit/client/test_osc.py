@@ -16,7 +16,10 @@ import configparser
 import io
 import os
 import types
+from unittest import mock
 
+from openstack.compute.v2 import server as sdk_server
+from openstackclient.compute import client as osc_compute_client
 from osc_lib import exceptions
 from oslo_serialization import jsonutils
 import testtools
@@ -175,3 +178,44 @@ class MigrateRescuedServerTest(testtools.TestCase):
         error = self.assertRaises(exceptions.CommandError, self._run,
                                   compute, '--wait', 'web')
         self.assertIn('Live migration of server sid failed: ', str(error))
+
+
+class ServerEvacuateTest(testtools.TestCase):
+    """Why ``openstack server evacuate`` needs no command of the plugin.
+
+    OSC's own command calls openstacksdk's ``Server.evacuate``, which sends
+    the microversion the session was given (``--os-compute-api-version``),
+    not one of its own, and OSC's compute plugin accepts any version
+    (openstacksdk checks it against the API's version document). So
+    ``--os-compute-api-version 2.106`` reaches nova as is, with the body
+    of 2.68 and later: an optional host, no force, no onSharedStorage.
+    ``server migrate --live-migration`` pins its microversion instead,
+    hence ``rescued server migrate``.
+    """
+
+    def _session(self, microversion):
+        session = mock.Mock(default_microversion=microversion)
+        session.post.return_value = mock.Mock(status_code=200, headers={})
+        return session
+
+    def test_evacuate_sends_the_version_asked_for(self):
+        for kwargs, body in (({}, {}), ({'host': 'dest'}, {'host': 'dest'})):
+            session = self._session('2.106')
+            sdk_server.Server(id='sid').evacuate(session, **kwargs)
+            session.post.assert_called_once_with(
+                'servers/sid/action', json={'evacuate': body},
+                headers={'Accept': ''}, microversion='2.106')
+
+    def test_osc_accepts_any_compute_version(self):
+        self.assertTrue(osc_compute_client.check_api_version('2.106'))
+
+    def test_live_migration_is_pinned(self):
+        session = self._session('2.106')
+        session.get_endpoint_data.return_value = mock.Mock(
+            min_microversion='2.1', max_microversion='2.106')
+        with mock.patch('openstack.utils.supports_microversion',
+                        return_value=True):
+            sdk_server.Server(id='sid').live_migrate(
+                session, host=None, force=False, block_migration='auto')
+        self.assertEqual('2.30',
+                         session.post.call_args.kwargs['microversion'])
