@@ -23,6 +23,12 @@ Why a command of our own rather than ``openstack server migrate
 whatever ``--os-compute-api-version`` says), so making it send 2.105 would
 mean replacing OSC's command or patching openstacksdk for every user of
 either. A new command changes nothing that exists.
+
+Evacuating a rescued server (microversion 2.106) needs no command here:
+``openstack --os-compute-api-version 2.106 server evacuate`` works as it
+is, since openstacksdk sends ``evacuate`` at the microversion the session
+was given and OSC's compute plugin accepts any version (openstacksdk checks
+it against the API's version document).
 """
 
 API_NAME = 'rescue_lm'

@@ -21,10 +21,10 @@ loop in the caller's thread, polling: nothing here waits on the API longer
 than one request, so an interrupt is always seen.
 
 An evacuation (an entry with ``evacuate`` set: its host's nova-compute is
-down) is started with ``evacuate`` instead and followed until the server has
-no task left: it moved when it is on another host, SHUTOFF (or ACTIVE); it
-failed when it is in ERROR or its evacuation record is in error, and the
-reason comes from the evacuate instance action, the fault or that record.
+down) is started with ``evacuate`` instead and followed until the server is
+on another host with no task left (:func:`poll_evacuation`), or in ERROR,
+or its evacuation record failed; the reason then comes from the evacuate
+instance action, the fault or that record.
 
 ``start``, ``poll`` and the failure helpers serve ``openstack rescued
 server migrate`` too, for its one server.
@@ -43,9 +43,6 @@ EVACUATION = ('evacuate', 'evacuation', 'evacuation')
 
 #: Statuses of an evacuation record that failed.
 EVACUATION_FAILED = ('error', 'failed')
-#: What nova leaves an evacuated server as: stopped from microversion 2.95
-#: on (and for rescued servers at 2.106); ACTIVE only below 2.95.
-EVACUATED_STATUSES = ('SHUTOFF', 'ACTIVE')
 
 
 def _kind(entry):
@@ -243,11 +240,13 @@ def poll(client, entry, timeout, say, clock=time.monotonic):
 def poll_evacuation(client, entry, timeout, say, clock=time.monotonic):
     """True when the evacuation of ``entry`` is over (result set).
 
-    Under way while the server has a task (nova sets ``rebuilding`` before
-    it answers), unless its evacuation record already failed; then moved
-    when it is on another host and SHUTOFF (ACTIVE below 2.95), failed when
-    it is in ERROR (a server evacuated from ERROR stays so until its task
-    ends) or still on its host.
+    nova's destination moves the server's host last, once the server is
+    rebuilt and, from microversion 2.95 on (2.106 for a rescued server),
+    stopped: so the evacuation is over when the server is on another host
+    with no task (SHUTOFF; ACTIVE for a server evacuated from ERROR, which
+    nova does not stop). It failed when the server is in ERROR with no task
+    (a server evacuated from ERROR keeps that status while its task runs)
+    or its evacuation record failed; until one of these, it is under way.
     """
     resp = _get_server(client, entry)
     if resp.status_code == 404:
@@ -258,26 +257,32 @@ def poll_evacuation(client, entry, timeout, say, clock=time.monotonic):
         return _not_answered(entry, resp, timeout, say, clock)
     server = resp.json()['server']
     entry.state = server.get('status', entry.state)
-    if server.get('OS-EXT-STS:task_state'):
-        record = _evacuation_record(client, entry)
-        if record is None or record.get('status') not in EVACUATION_FAILED:
-            if timeout and clock() - entry.started > timeout:
-                entry.result = results.TIMED_OUT
-                entry.reason = ('still evacuating after %ds; not waited for '
-                                'any longer' % timeout)
-                say('%s: %s' % (entry.result, entry.reason), entry)
-                return True
-            return False
     host = server.get('OS-EXT-SRV-ATTR:host')
-    if (host and host != entry.source and
-            entry.state in EVACUATED_STATUSES and
-            not server.get('OS-EXT-STS:task_state')):
-        entry.result, entry.dest = results.MOVED, host
-        say('evacuated to %s (%s)' % (host, entry.state), entry)
-    else:
-        entry.result = results.FAILED
-        entry.reason = failure_reason(client, entry, server)
-        say('failed: %s' % entry.reason, entry)
+    if not server.get('OS-EXT-STS:task_state'):
+        if host and host != entry.source:
+            entry.result, entry.dest = results.MOVED, host
+            say('evacuated to %s (%s)' % (host, entry.state), entry)
+            return True
+        if entry.state == 'ERROR':
+            return _evacuation_failed(client, entry, server, say)
+    # Under way: rebuilding, stopping, or rebuilt on the destination, which
+    # has yet to take the server over.
+    record = _evacuation_record(client, entry)
+    if record is not None and record.get('status') in EVACUATION_FAILED:
+        return _evacuation_failed(client, entry, server, say)
+    if timeout and clock() - entry.started > timeout:
+        entry.result = results.TIMED_OUT
+        entry.reason = ('still evacuating after %ds; not waited for any '
+                        'longer' % timeout)
+        say('%s: %s' % (entry.result, entry.reason), entry)
+        return True
+    return False
+
+
+def _evacuation_failed(client, entry, server, say):
+    entry.result = results.FAILED
+    entry.reason = failure_reason(client, entry, server)
+    say('failed: %s' % entry.reason, entry)
     return True
 
 

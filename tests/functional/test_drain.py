@@ -38,7 +38,7 @@ from nova_rescue_lm.drain import results
 from tests.functional import base
 
 
-class TestDrain(base.RescueLiveMigrationTestBase):
+class DrainTestBase(base.RescueLiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
@@ -102,6 +102,36 @@ class TestDrain(base.RescueLiveMigrationTestBase):
                                      networks='none')
         servers['shutoff'] = self._stop_server(server)
         return servers
+
+    def _main(self, *argv):
+        """The console script's main(), authenticating with keystoneauth's
+        admin_token plugin on the harness's endpoints (the compute API's
+        stubbed auth then sees an admin; placement's no-auth middleware
+        takes the token "admin" for one).
+        """
+        stub = nova_auth.NovaKeystoneContext._create_context
+
+        def as_admin(env, **kwargs):
+            env.setdefault('HTTP_X_AUTH_USER', 'admin')
+            env.setdefault('HTTP_X_AUTH_PROJECT_ID', self.api.project_id)
+            env.setdefault('HTTP_X_ROLES', 'reader,member,admin')
+            return stub(env, **kwargs)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.auth.NovaKeystoneContext._create_context', as_admin))
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE', '/nonexistent/clouds.yaml'))
+        out, err = io.StringIO(), io.StringIO()
+        code = drain_cmd.main(list(argv) + [
+            '--os-auth-type', 'admin_token', '--os-token', 'admin',
+            '--os-endpoint', self.api.base_url,
+            '--os-placement-endpoint-override',
+            self.placement.fixture.endpoint],
+            out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+
+class TestDrain(DrainTestBase):
 
     def test_drain_moves_active_paused_rescued_reports_shutoff(self):
         servers = self._servers()
@@ -342,8 +372,10 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         code, entries, out = self._drain('src')
         for entry in entries.values():
             self.assertEqual(results.CANNOT_MOVE, entry.result)
-            self.assertIn('the compute service on src is down',
-                          entry.reason)
+            self.assertEqual('the compute service on src is down; live '
+                             'migration needs it running (evacuate the '
+                             'servers instead: nova-rescue-lm-drain '
+                             '--evacuate src)', entry.reason)
         self.assertEqual([], self.posts)
 
     def test_unknown_host_is_bad_input(self):
@@ -389,33 +421,6 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.assertEqual([('/servers/%s/action' % active['id'], '2.68')],
                          [post[:2] for post in self.posts])
 
-    def _main(self, *argv):
-        """The console script's main(), authenticating with keystoneauth's
-        admin_token plugin on the harness's endpoints (the compute API's
-        stubbed auth then sees an admin; placement's no-auth middleware
-        takes the token "admin" for one).
-        """
-        stub = nova_auth.NovaKeystoneContext._create_context
-
-        def as_admin(env, **kwargs):
-            env.setdefault('HTTP_X_AUTH_USER', 'admin')
-            env.setdefault('HTTP_X_AUTH_PROJECT_ID', self.api.project_id)
-            env.setdefault('HTTP_X_ROLES', 'reader,member,admin')
-            return stub(env, **kwargs)
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.auth.NovaKeystoneContext._create_context', as_admin))
-        self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD'))
-        self.useFixture(fixtures.EnvironmentVariable(
-            'OS_CLIENT_CONFIG_FILE', '/nonexistent/clouds.yaml'))
-        out, err = io.StringIO(), io.StringIO()
-        code = drain_cmd.main(list(argv) + [
-            '--os-auth-type', 'admin_token', '--os-token', 'admin',
-            '--os-endpoint', self.api.base_url,
-            '--os-placement-endpoint-override',
-            self.placement.fixture.endpoint],
-            out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
     def test_command_line(self):
         rescued = self._rescue_server(
             self._create_server(name='rescued', host='src', networks='none'))
@@ -451,3 +456,201 @@ class TestDrain(base.RescueLiveMigrationTestBase):
         self.assertRegex(out, r'\| %s \| shutoff +\| SHUTOFF +\| src +\| '
                               r'- +\| cannot move +\| SHUTOFF: ' %
                          shutoff['id'])
+
+
+class TestEvacuationDrain(DrainTestBase):
+    """nova-rescue-lm-drain --evacuate: the servers of a failed host.
+
+    RPC casts stay casts, as in a real cloud: nova answers the evacuation
+    before its conductor schedules it, and a failure shows up afterwards.
+    """
+
+    CAST_AS_CALL = False
+
+    def _host_down(self, host='src'):
+        """The host has failed: nova-compute stopped and forced down."""
+        self.computes[host].stop()
+        service = self.api.get_services(binary='nova-compute',
+                                        host=host)[0]
+        self.api.put_service(service['id'], {'forced_down': True})
+
+    def _error(self, name='error', host='src'):
+        server = self._create_server(name=name, host=host, networks='none')
+        self.api.post_server_action(server['id'],
+                                    {'os-resetState': {'state': 'error'}})
+        # os-resetState is done when it answers; ERROR without a fault
+        server = self._show_server(server)
+        self.assertEqual('ERROR', server['status'])
+        return server
+
+    def _shutoff_on(self, server, host='dest'):
+        found = self._show_server(server)
+        self.assertEqual((host, 'SHUTOFF', None),
+                         (found['OS-EXT-SRV-ATTR:host'], found['status'],
+                          found['OS-EXT-STS:task_state']))
+
+    def test_evacuates_every_server_of_a_down_host(self):
+        servers = self._servers()
+        servers['error'] = self._error()
+        self._disable('stock')
+        self._host_down()
+        code, entries, out = self._drain('src', evacuate=True,
+                                         max_parallel=2)
+
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code, out)
+        for name in ('active', 'error', 'rescued', 'shutoff'):
+            self.assertEqual((results.MOVED, 'dest'),
+                             (entries[name].result, entries[name].dest), out)
+            self.assertEqual('done', self._migrations_of(
+                servers[name])[0]['status'])
+        # nova stops every evacuated server (2.95, 2.106 for the rescued
+        # one) except one that was in ERROR: that one it starts.
+        for name in ('active', 'rescued', 'shutoff'):
+            self.assertEqual('SHUTOFF', entries[name].state, out)
+            self._shutoff_on(servers[name])
+        self.assertEqual('ACTIVE', entries['error'].state, out)
+        self.assertEqual(('dest', 'ACTIVE'), (
+            self._host_of(servers['error']),
+            self._show_server(servers['error'])['status']))
+        self.assertEqual(results.CANNOT_MOVE, entries['paused'].result)
+        self.assertIn('PAUSED: nova does not evacuate a paused server',
+                      entries['paused'].reason)
+        self.assertEqual('src', self._host_of(servers['paused']))
+
+        # 2.106 only for the rescued server; 2.95 for the others, and
+        # nova's latest body: no host, no force, no onSharedStorage.
+        versions = {url.split('/')[2]: version
+                    for url, version, _body in self.posts}
+        self.assertEqual({servers['active']['id']: '2.95',
+                          servers['error']['id']: '2.95',
+                          servers['shutoff']['id']: '2.95',
+                          servers['rescued']['id']: '2.106'}, versions)
+        for _url, _version, body in self.posts:
+            self.assertEqual({'evacuate': {}}, body)
+        self.assertIn('rescued (%s): RESCUE: evacuate at microversion 2.106 '
+                      'to a host the scheduler picks' %
+                      servers['rescued']['id'], out)
+        self.assertIn('rescued (%s): evacuated to dest (SHUTOFF)' %
+                      servers['rescued']['id'], out)
+        self.assertIn(reporting.render_table(entries.values()), out)
+        self.assertTrue(out.endswith('1 cannot move, 4 moved\nServers are '
+                                     'left on src.\n'), out)
+
+        # The rescued server left its rescue behind: it starts as itself.
+        self.api.post_server_action(servers['rescued']['id'],
+                                    {'os-start': None})
+        self._wait_for_state_change(servers['rescued'], 'ACTIVE')
+
+    def test_to_a_target(self):
+        rescued = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        self._host_down()
+        # A target without the trait: only the rescued server stays.
+        code, entries, out = self._drain('src', evacuate=True,
+                                         target='stock')
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code, out)
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
+        self.assertIn('the target host stock has compute node(s) without '
+                      'the %s trait' % base.TRAIT, entries['rescued'].reason)
+        self.assertEqual('RESCUE', self._show_server(rescued)['status'])
+        self.assertEqual(results.MOVED, entries['active'].result, out)
+        self._shutoff_on(active, 'stock')
+
+        code, entries, out = self._drain('src', evacuate=True,
+                                         target='dest')
+        self.assertEqual(reporting.EXIT_OK, code, out)
+        self._shutoff_on(rescued)
+        self.assertEqual([{'evacuate': {'host': 'stock'}},
+                          {'evacuate': {'host': 'dest'}}],
+                         [body for _url, _version, body in self.posts])
+
+    def test_a_failed_evacuation_is_reported_with_the_events_message(self):
+        rescued = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        self._disable('dest')
+        self._disable('stock')
+        self._host_down()
+        code, entries, out = self._drain('src', evacuate=True)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code, out)
+        # Found before anything is sent: no host can take it.
+        self.assertEqual(results.CANNOT_MOVE, entries['rescued'].result)
+        self.assertIn('no other enabled, up compute host has a node with '
+                      'the %s trait' % base.TRAIT, entries['rescued'].reason)
+        self.assertEqual('RESCUE', self._show_server(rescued)['status'])
+        # Sent, and nova's scheduler found no host: ERROR, still on src.
+        self.assertEqual((results.FAILED, 'ERROR'),
+                         (entries['active'].result, entries['active'].state),
+                         out)
+        self.assertIn('rebuild_server: No valid host was found',
+                      entries['active'].reason)
+        self.assertEqual('error', self._migrations_of(active)[0]['status'])
+        self.assertEqual(['/servers/%s/action' % active['id']],
+                         [url for url, _version, _body in self.posts])
+        self.assertEqual('src', self._host_of(active))
+
+    def test_an_api_without_2_106_evacuates_the_others(self):
+        rescued = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        active = self._create_server(name='active', host='src',
+                                     networks='none')
+        self._disable('stock')
+        self._host_down()
+        client = self._client()
+        client._max = (2, 105)
+        code, entries, out = self._drain('src', client=client,
+                                         evacuate=True)
+        self.assertEqual(reporting.EXIT_LEFT_BEHIND, code)
+        self.assertIn('does not offer microversion 2.106',
+                      entries['rescued'].reason)
+        self.assertIn('2.105', entries['rescued'].reason)
+        self.assertEqual('src', self._host_of(rescued))
+        self._shutoff_on(active)
+        self.assertEqual([('/servers/%s/action' % active['id'], '2.95')],
+                         [post[:2] for post in self.posts])
+
+    def test_a_host_whose_compute_is_up_is_refused(self):
+        self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        error = self.assertRaises(compute_api.DrainError, self._drain,
+                                  'src', evacuate=True)
+        self.assertIn('The compute service on src is up: nova evacuates '
+                      'servers only from a host whose nova-compute is down',
+                      str(error))
+        self.assertEqual([], self.posts)
+
+    def test_evacuate_command_line(self):
+        rescued = self._rescue_server(
+            self._create_server(name='rescued', host='src', networks='none'))
+        paused = self._create_server(name='paused', host='src',
+                                     networks='none')
+        self.api.post_server_action(paused['id'], {'pause': None})
+        self._wait_for_state_change(paused, 'PAUSED')
+
+        code, out, err = self._main('--evacuate', 'src')
+        self.assertEqual(2, code, out)
+        self.assertIn('nova-rescue-lm-drain: The compute service on src is '
+                      'up', err)
+
+        self._host_down()
+        code, out, err = self._main('--evacuate', 'src', '--dry-run')
+        self.assertEqual((1, ''), (code, err), out)
+        self.assertIn('Dry run, nothing was sent: 1 cannot move, 1 would '
+                      'move', out)
+        self.assertEqual('src', self._host_of(rescued))
+
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+        self.assertRaises(SystemExit, self._main, '--evacuate', 'src',
+                          '--block-migration', 'auto')
+
+        code, out, err = self._main('--evacuate', 'src', '--timeout', '120')
+        self.assertEqual((1, ''), (code, err), out)
+        self._shutoff_on(rescued)
+        self.assertRegex(out, r'\| %s \| rescued +\| SHUTOFF +\| src +\| '
+                              r'dest +\| moved +\|' % rescued['id'])
+        self.assertRegex(out, r'\| %s \| paused +\| PAUSED +\| src +\| '
+                              r'- +\| cannot move +\| PAUSED: nova does not '
+                              r'evacuate' % paused['id'])

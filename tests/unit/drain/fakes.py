@@ -42,7 +42,9 @@ class Response:
 class FakeClient:
     """A compute API: servers move to 'dest' after ``polls`` GETs.
 
-    An evacuated server ends SHUTOFF on 'dest', or, listed in ``fail``,
+    An evacuated server ends as nova leaves it: SHUTOFF on 'dest' (ACTIVE
+    if it was in ERROR), shown one GET earlier with no task but still on
+    its host (nova moves the host last); listed in ``fail``, it ends in
     ERROR on its host; listed in ``record_error``, its evacuation record
     is in error at once and its task never ends. Hosts in ``down`` have
     their compute service down.
@@ -82,6 +84,9 @@ class FakeClient:
             if 'evacuate' in body:
                 # nova sets the task before it answers, 200 for evacuate
                 self.servers[sid]['OS-EXT-STS:task_state'] = 'rebuilding'
+                self.servers[sid]['_done'] = (
+                    'ACTIVE' if self.servers[sid]['OS-EXT-STS:vm_state'] ==
+                    'error' else 'SHUTOFF')
                 self.evacuated.add(sid)
                 status = 200
             else:
@@ -126,19 +131,25 @@ class FakeClient:
         if len(parts) == 5:
             if sid in self.evacuated:
                 return Response(200, {'instanceAction': {'events': [
-                    {'event': 'conductor_rebuild_server', 'result': 'Error',
+                    {'event': 'rebuild_server', 'result': 'Error',
                      'details': 'No valid host was found.'}]}})
             return Response(200, {'instanceAction': {'events': [
                 {'event': 'compute_live_migration', 'result': 'Error',
                  'details': 'disk copy failed'}]}})
         srv = self.servers[sid]
         self.gets[sid] = self.gets.get(sid, 0) + 1
-        if (sid in self.in_flight and self.gets[sid] >= self.polls and
-                sid not in self.record_error):
+        if sid in self.record_error or sid not in self.in_flight:
+            return Response(200, {'server': srv})
+        if (sid in self.evacuated and sid not in self.fail and
+                self.gets[sid] == self.polls - 1):
+            # rebuilt and stopped on 'dest', not yet taken over by it
+            return Response(200, {'server': dict(
+                srv, status=srv['_done'], **{'OS-EXT-STS:task_state': None})})
+        if self.gets[sid] >= self.polls:
             self.in_flight.discard(sid)
             if sid in self.evacuated:
                 srv.update({'OS-EXT-STS:task_state': None, 'status': (
-                    'ERROR' if sid in self.fail else 'SHUTOFF')})
+                    'ERROR' if sid in self.fail else srv['_done'])})
             else:
                 srv.update({'OS-EXT-STS:task_state': None,
                             'status': srv['_done']})

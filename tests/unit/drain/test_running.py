@@ -269,11 +269,13 @@ class EvacuationTest(testtools.TestCase):
         self.assertEqual(results.MOVED, entries['r'].result)
 
     def test_a_server_evacuated_from_error_is_followed_to_its_end(self):
-        """Its status stays ERROR while its task runs: not a failure."""
+        """Its status stays ERROR while its task runs: not a failure; nova
+        leaves it ACTIVE (it stops only servers that were not in ERROR).
+        """
         client = fakes.FakeClient(
             [fakes.server('ERROR', 'error', id='e', name='e')], polls=3)
         entries, said = self._run(client)
-        self.assertEqual((results.MOVED, 'dest', 'SHUTOFF'),
+        self.assertEqual((results.MOVED, 'dest', 'ACTIVE'),
                          (entries['e'].result, entries['e'].dest,
                           entries['e'].state), said)
         self.assertEqual(3, client.gets['e'])
@@ -284,9 +286,9 @@ class EvacuationTest(testtools.TestCase):
         entries, said = self._run(client)
         self.assertEqual((results.FAILED, 'ERROR'),
                          (entries['r'].result, entries['r'].state))
-        self.assertEqual('conductor_rebuild_server: No valid host was found.',
+        self.assertEqual('rebuild_server: No valid host was found.',
                          entries['r'].reason)
-        self.assertIn('r: failed: conductor_rebuild_server: No valid host '
+        self.assertIn('r: failed: rebuild_server: No valid host '
                       'was found.', said)
         self.assertEqual(results.MOVED, entries['a0'].result)
 
@@ -305,7 +307,17 @@ class EvacuationTest(testtools.TestCase):
         self.assertEqual(1, client.gets['r'])
         self.assertEqual(results.MOVED, entries['a0'].result)
 
-    def test_still_on_its_host_without_error_is_a_failure(self):
+    def test_rebuilt_but_not_yet_taken_over_is_still_under_way(self):
+        """No task, SHUTOFF, still on its host: nova moves the host last."""
+        client = fakes.FakeClient(fakes.host_servers(), polls=4)
+        entries, said = self._run(client)
+        self.assertEqual((results.MOVED, 'dest', 'SHUTOFF'),
+                         (entries['r'].result, entries['r'].dest,
+                          entries['r'].state), said)
+        self.assertEqual(4, client.gets['r'])
+        self.assertNotIn('r: failed', ' '.join(said))
+
+    def test_back_on_its_host_with_a_failed_record_is_a_failure(self):
         client = fakes.FakeClient(fakes.host_servers())
         client.fail = ('s',)
         real_request = client.request
@@ -319,7 +331,7 @@ class EvacuationTest(testtools.TestCase):
         client.request = request
         entries, said = self._run(client)
         self.assertEqual(results.FAILED, entries['s'].result)
-        self.assertEqual('conductor_rebuild_server: No valid host was found.',
+        self.assertEqual('rebuild_server: No valid host was found.',
                          entries['s'].reason)
 
     def test_timeout_leaves_it_running_and_reports_it(self):
