@@ -42,7 +42,8 @@ accepting ``os-migrateLive`` for rescued servers (novaclient sends the body
 of 2.68 for ``live-migration`` and ``host-evacuate-live``), and 2.106 from
 2.105 only in accepting ``evacuate`` for rescued servers (``evacuate`` and
 ``host-evacuate`` send the body of 2.68: an optional host, no ``force``, no
-``onSharedStorage``; from 2.95 nova leaves every evacuated server stopped).
+``onSharedStorage``; from 2.95 nova leaves an evacuated server stopped
+unless it was in ERROR).
 """
 
 # Python runs this module at start-up (via the .pth file): it imports only

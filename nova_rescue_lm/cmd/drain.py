@@ -34,8 +34,9 @@ plan and table and sends nothing but GET requests.
 ``--evacuate`` is for a host whose nova-compute is down (forced down, or no
 longer reporting): every server on it is evacuated instead, RESCUED servers
 at microversion 2.106, ACTIVE, SHUTOFF and ERROR servers at 2.95; nova
-leaves all of them SHUTOFF on their new host. The same plan, table and exit
-codes apply; a host whose compute service is up is bad input (2).
+leaves them SHUTOFF on their new host (ACTIVE for a server that was in
+ERROR). The same plan, table and exit codes apply; a host whose compute
+service is up is bad input (2).
 
 This module is the command line only: arguments, credentials, Ctrl-C and
 the exit code for bad input. Ctrl-C stops issuing new migrations and waits
@@ -146,8 +147,8 @@ def build_parser(argv, sdk=None):
                      help="evacuate instead: the host's nova-compute "
                           'must be down (forced down or not reporting); '
                           'rescued servers at microversion 2.106, the '
-                          'others at 2.95, all left SHUTOFF on their new '
-                          'host')
+                          'others at 2.95; nova leaves them SHUTOFF (ACTIVE '
+                          'if they were in ERROR) on their new host')
     return parser
 
 

@@ -28,7 +28,8 @@ from keystoneauth1 import exceptions as ks_exc
 LIVE_MIGRATE_MICROVERSIONS = ('2.68', '2.25')
 #: The microversion of every evacuation but a rescued server's: its body is
 #: that of 2.68 ({host} without "force"), and from 2.95 on nova leaves every
-#: evacuated server stopped, as it leaves a rescued one at 2.106.
+#: evacuated server stopped (but one that was in ERROR), as it leaves a
+#: rescued one at 2.106.
 EVACUATE_MICROVERSION = '2.95'
 #: Instance action events carry "details" (the failure message) since 2.84.
 ACTION_DETAILS_MICROVERSION = '2.84'

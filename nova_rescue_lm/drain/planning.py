@@ -28,7 +28,8 @@ With ``evacuate`` (``nova-rescue-lm-drain --evacuate``) the host's
 nova-compute must be down, and every server is evacuated instead
 (:func:`decide_evacuation`): ACTIVE, SHUTOFF and ERROR servers at
 microversion 2.95, RESCUED servers at 2.106 (offered when nova-rescue-lm is
-enabled in the API); nova leaves all of them stopped on their new host.
+enabled in the API); nova leaves them stopped on their new host, except
+a server that was in ERROR, which it starts.
 
 Movable servers are then checked for what nova would refuse only later
 (:mod:`nova_rescue_lm.drain.preflight`). The result is a list of
@@ -125,8 +126,9 @@ def decide_evacuation(server, max_version):
     """(microversion, reason) for evacuating a server; None = cannot.
 
     nova evacuates ACTIVE, SHUTOFF and ERROR servers without a task; from
-    microversion 2.95 it leaves them stopped on their new host, as it leaves
-    a RESCUED server at 2.106, so every evacuated server ends the same way.
+    microversion 2.95 it leaves them stopped on their new host (except a
+    server that was in ERROR: nova 34 starts it), as it leaves a RESCUED
+    server at 2.106.
     """
     version_tuple = compute_api.version_tuple
     vm_state = server.get('OS-EXT-STS:vm_state')
