@@ -12,7 +12,7 @@
 
 """End-to-end scenarios for nova-rescue-lm on the real libvirt/QEMU bed
 brought up by tools/e2e/bed.sh. Drives nova's REST API (microversions
-2.104/2.105) and reads the marker guest's serial console through nova's own
+2.104 to 2.106) and reads the marker guest's serial console through nova's own
 os-getConsoleOutput; checks where the domain really runs with virsh on each
 host's libvirtd socket.
 
@@ -1059,6 +1059,245 @@ def host_restart(sc, st, src, dst):
     st['main_boot'] = t[1]  # what the ephemeral disk now carries
 
 
+INSTANCES = '/var/lib/nova/instances'
+
+
+def instance_files(short, sid):
+    """Names in server SID's instance directory as host SHORT sees it (in
+    its mount namespace: the shared mount, or its own directory), None when
+    there is no such directory.
+    """
+    with open(os.path.join(STATE, 'pids', 'host-' + short)) as f:
+        pid = f.read().strip()
+    try:
+        return sorted(os.listdir(os.path.join(
+            '/proc', pid, 'root', INSTANCES.lstrip('/'), sid)))
+    except FileNotFoundError:
+        return None
+
+
+def rescue_record(sid):
+    """Keys of server SID's rescue record (system_metadata ``rescue_lm_*``)
+    in the cell database.
+    """
+    query = ("select `key` from nova.instance_system_metadata where "
+             "deleted = 0 and instance_uuid = '" + sid + "' and `key` "
+             "like 'rescue\\_lm\\_%'")
+    r = subprocess.run(['mariadb', '--no-defaults', '-S', os.path.join(
+        STATE, 'mysql', 'sock'), '-N', '-e', query], capture_output=True,
+        text=True, timeout=30)
+    if r.returncode:
+        raise Failed('cannot read the rescue record: %s' % r.stderr[-300:])
+    return sorted(r.stdout.split())
+
+
+def compute_service(host):
+    return call('GET', '/os-services?host=%s&binary=nova-compute' % host
+                ).json()['services'][0]
+
+
+def force_down(host, down):
+    """Mark HOST's nova-compute forced down (or not), as an operator does
+    when the host has failed (PUT /os-services/{id}, 2.53+).
+    """
+    call('PUT', '/os-services/%s' % compute_service(host)['id'],
+         {'forced_down': down})
+
+
+def power_loss(sc, host, dom):
+    """HOST loses power: its nova-compute SIGKILLed, domain DOM destroyed
+    (it stays defined, shut off), the service forced down.
+    """
+    sc.timed('power loss on %s' % host, lambda: (
+        bed('stop-compute', host[-2:]), _virsh(host, 'destroy', dom)))
+    force_down(host, True)
+    svc = compute_service(host)
+    check(svc['state'] == 'down' and svc['forced_down'] and
+          domstate(host, dom).startswith('shut off'),
+          '%s is down (nova-compute killed, forced down) and the domain '
+          'there is shut off (%s)' % (host, domstate(host, dom)))
+    return svc['updated_at']
+
+
+def evacuate(sc, sid, host_arg, version):
+    """POST evacuate at VERSION (to HOST_ARG, None: no host); the answer."""
+    return sc.timed('evacuate at %s (host %s) -> answer' % (
+        version, host_arg), action, sid, {'evacuate': {'host': host_arg}
+                                          if host_arg else {}},
+        version=version, ok=None)
+
+
+def compute_back(host, killed):
+    """HOST's nova-compute has started and reports again: a heartbeat
+    newer than KILLED, its last one before it died (nova-compute reports
+    once its init_host is done; a server scheduled to it before then would
+    be set to ERROR by it).
+    """
+    wait('a heartbeat of the restarted nova-compute on %s' % host,
+         lambda: service_heartbeat(host) != killed, 180, 1)
+
+
+def host_returns(sc, host, sid, dom, evac_id, killed):
+    """HOST's nova-compute starts again (still forced down): nova's
+    cleanup of evacuated instances destroys the server's domain there and
+    completes the evacuation's migration record; then the operator lifts
+    the forced down and the compute is up and enabled.
+    """
+    bed('start-compute', host[-2:])
+    sc.timed('%s back: evacuation cleaned up' % host, wait,
+             'the evacuation record completed', lambda: [
+                 m for m in migrations(sid) if m['id'] == evac_id and
+                 m['status'] == 'completed'], 180, 1)
+    check(dom not in virsh_list(host), 'no domain of the server on %s '
+          '(virsh list --all: %s)' % (host, virsh_list(host)))
+    sc.timed('%s reports again' % host, compute_back, host, killed)
+    force_down(host, False)
+    sc.timed('%s up and enabled' % host, wait, '%s up and enabled' % host,
+             lambda: compute_ready(host), 120, 1)
+
+
+def restore_host(host, killed):
+    """After a failure: HOST's nova-compute running, not forced down."""
+    try:
+        if not os.path.exists(os.path.join(STATE, 'pids', 'nova-compute-'
+                                           + host[-2:])):
+            bed('start-compute', host[-2:])
+            compute_back(host, killed)
+        force_down(host, False)
+        wait('%s up and enabled' % host, lambda: compute_ready(host), 120, 1)
+    except Exception as e:  # noqa: report the scenario's own failure
+        log('restoring %s: %s' % (host, e))
+
+
+def no_rescue_left(host, sid, dom):
+    """No rescue record, rescue file or rescue device of SID on HOST."""
+    rec = rescue_record(sid)
+    check(not rec, 'no rescue record left (system_metadata: %s)' % rec)
+    files = instance_files(host[-2:], sid)
+    check(files and 'disk' in files and not [
+        f for f in files if f.endswith('.rescue')],
+        'instance directory on %s holds the server\'s disks and no rescue '
+        'file (disk.rescue, kernel.rescue, ramdisk.rescue, '
+        'disk.config.rescue): %s' % (host, files))
+    xml = _virsh(host, 'dumpxml', dom)
+    check(dom in xml and '.rescue' not in xml and RESCUE_IMAGE not in xml,
+          'the domain defined on %s uses no rescue disk, kernel, ramdisk, '
+          'config drive or the rescue image' % host)
+
+
+def evacuate_rescued(sc, mode, src='e2e-h1', dst='e2e-h2', host_arg=None):
+    """Scenario 9: a rescued server whose host loses power is evacuated at
+    2.106 (nova's 409 at 2.105); it comes back STOPPED on DST, its rescue
+    ended; when SRC's nova-compute returns, nothing of the server is left
+    there; started, it boots its own root (shared storage: with the data
+    written up to the power loss; block: rebuilt from its own image).
+    """
+    shared = mode == 'shared'
+    st = boot_and_rescue(sc, 'e2e-evacuate-' + mode)
+    sid = st['sid']
+    dom = server(sid)['OS-EXT-SRV-ATTR:instance_name']
+    lb = last_boot(console(sid, 400))
+    check('role=main bootid=%s' % st['main_boot'] in lb[2].get('vdb', ''),
+          'the rescue guest found on the root disk (its vdb) what the main '
+          'guest wrote before the rescue: %r' % lb[2].get('vdb'))
+    rec = rescue_record(sid)
+    check(rec, 'the rescue is recorded in the database: %s' % rec)
+    # (the console is read through the server's compute: before it dies)
+    before = wait_tick(sid, 'rescue', st['rescue_boot'], 2)
+    gone, killed = True, service_heartbeat(src)
+    try:
+        killed = power_loss(sc, src, dom)
+        known = {m['id'] for m in migrations(sid)}
+        r = evacuate(sc, sid, host_arg, '2.105')
+        check(r.status_code == 409, 'evacuate at 2.105 answers %s (want '
+              '409, as nova): %s' % (r.status_code, r.text[:200]))
+        s = server(sid)
+        check(s['status'] == 'RESCUE' and s['OS-EXT-SRV-ATTR:host'] == src
+              and not [m for m in migrations(sid) if m['id'] not in known],
+              'nothing moved: still RESCUE on %s, no migration record'
+              % src)
+        r = evacuate(sc, sid, host_arg, '2.106')
+        check(r.status_code == 200, 'evacuate at 2.106 answers %s %s' % (
+            r.status_code, r.text[:300]))
+        s = sc.timed('evacuation -> no task', wait, 'the evacuation to end',
+                     lambda: (lambda s: s if s['OS-EXT-STS:task_state'] is
+                              None else None)(server(sid)), 180, 1)
+        check(s['status'] == 'SHUTOFF' and s['OS-EXT-SRV-ATTR:host'] == dst,
+              'server SHUTOFF on %s (%s on %s; fault %s; failed events %s)'
+              % (dst, s['status'], s['OS-EXT-SRV-ATTR:host'],
+                 s.get('fault'), action_events(sid)))
+        evac = [m for m in migrations(sid) if m['id'] not in known]
+        check(len(evac) == 1 and evac[0]['migration_type'] == 'evacuation'
+              and evac[0]['dest_compute'] == dst,
+              'one evacuation record %s -> %s: %s' % (src, dst, [
+                  (m['migration_type'], m['status'], m['dest_compute'])
+                  for m in evac]))
+        check(s['OS-EXT-STS:vm_state'] == 'stopped' and domstate(
+            dst, dom).startswith('shut off'), 'server STOPPED on %s '
+            '(vm_state %s), its domain there shut off (%s)' % (
+                dst, s['OS-EXT-STS:vm_state'], domstate(dst, dom)))
+        no_rescue_left(dst, sid, dom)
+        host_returns(sc, src, sid, dom, evac[0]['id'], killed)
+        gone = False
+    finally:
+        if gone:
+            restore_host(src, killed)
+    files = instance_files(src[-2:], sid)
+    if shared:
+        # the same directory as on the destination: nova's cleanup on the
+        # source must leave the server's disks there
+        check(files and 'disk' in files and not [
+            f for f in files if f.endswith('.rescue')],
+            'the shared instance directory keeps the server\'s disks and no '
+            'rescue file after %s\'s cleanup: %s' % (src, files))
+    else:
+        left = host_leftovers(src[-2:], sid, cache=False)
+        check(files is None and not left, 'nothing of the server left on %s '
+              '(instance directory %s, domain): %s' % (src, files, left))
+    s = server(sid)
+    check(s['status'] == 'SHUTOFF' and s['OS-EXT-SRV-ATTR:host'] == dst,
+          'server still SHUTOFF on %s' % dst)
+    action(sid, {'os-start': None})
+    sc.timed('start on %s -> ACTIVE' % dst, wait_state, sid, 'ACTIVE', dst)
+
+    def booted():
+        t = last_tick(console(sid))
+        if t and t[1] not in (st['main_boot'], st['rescue_boot']):
+            return t
+    t = sc.timed('its own root boots (ticking)', wait, 'a new boot ticking',
+                 booted, 120, 1)
+    lb = last_boot(console(sid, 400))
+    check(t[0] == 'main' and lb and lb[:2] == ('main', t[1]),
+          'the main image booted (role=%s, boot id %s), not the rescue '
+          'image' % (t[0], t[1]))
+    vda, vdb = lb[2].get('vda', ''), lb[2].get('vdb', '')
+    if shared:
+        m = re.search(r'role=rescue bootid=%s tick=(\d+)'
+                      % st['rescue_boot'], vda)
+        # (the guest writes one sector: the rescue guest's ticks replaced
+        # there what the main guest wrote before the rescue, which the
+        # rescue guest read at its boot, checked above)
+        check(m and int(m.group(1)) >= before[2], 'root disk is the very '
+              'disk: it carries what was written on it until the power '
+              'loss, the rescue guest\'s ticks (tick %d on the console '
+              'then): %r' % (before[2], vda))
+        check('role=main bootid=%s' % st['main_boot'] in vdb,
+              'ephemeral disk carries what the guest wrote before the '
+              'rescue: %r' % vdb)
+    else:
+        old = ('role=rescue', 'bootid=%s' % st['main_boot'])
+        check(not [x for x in old if x in vda + vdb], 'root and ephemeral '
+              'disks rebuilt from the image and flavor, as nova evacuates '
+              'without shared storage: no mark of the rescue guest or of '
+              'the boot before the rescue (root %r, ephemeral %r)'
+              % (vda, vdb))
+    cds = [v for k, v in lb[2].items() if k.startswith('cdrom:')]
+    check(sid in cds, 'config drive carries this server\'s uuid (%s)' % cds)
+    call('DELETE', '/servers/%s' % sid)
+    wait('server deleted', lambda: call('GET', '/servers/%s' % sid,
+                                        ok=None).status_code == 404, 120)
+
+
 def cli(*args, ok=True):
     """Run a real client (openstack / nova CLI) with the bed's keystone
     credentials (STATE/openrc). Returns (rc, output).
@@ -1336,6 +1575,17 @@ def main():
                                   'e2e-h1', SHARED_FAULTS)
             else:
                 ok = False
+        try:
+            delete_all()
+        except Exception as e:  # noqa
+            log('cleanup: %s' % e)
+        ok &= Scenario(
+            'scenario 9 (shared storage): e2e-h1 loses power with a rescued '
+            'server on it; evacuate to e2e-h2 at 2.106 (409 at 2.105) -> '
+            'STOPPED there, rescue ended; e2e-h1 back leaves no domain; '
+            'started, it boots its own root with its data',
+            a.results).run(lambda sc: evacuate_rescued(
+                sc, 'shared', host_arg='e2e-h2'))
         if os.path.exists(os.path.join(STATE, 'openrc')):
             try:
                 delete_all()
@@ -1365,6 +1615,14 @@ def main():
                 delete_all()
             except Exception as e:  # noqa
                 log('cleanup: %s' % e)
+        ok &= Scenario(
+            'scenario 9 (block migration, separate instance storage): e2e-h1 '
+            'loses power with a rescued server on it; evacuate at 2.106 with '
+            'no host (409 at 2.105) -> the scheduler picks e2e-h2, STOPPED '
+            'there, rescue ended; e2e-h1 back keeps no domain or file of '
+            'it; started, it boots its own image rebuilt, not the rescue '
+            'image', a.results).run(lambda sc: evacuate_rescued(
+                sc, 'block'))
         s6 = []
 
         def s1b(sc):
