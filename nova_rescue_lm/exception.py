@@ -35,6 +35,12 @@ class DestinationNodeNotCapable(exception.NotSupported):
                 "compute, or give no host and let the scheduler choose one.")
 
 
+class EvacuationDestinationNotCapable(exception.NotSupported):
+    msg_fmt = _("The destination compute node%(node)s cannot take rescued "
+                "servers (%(why)s). Choose an upgraded compute, or give no "
+                "host and let the scheduler choose one.")
+
+
 class CapabilityUnknown(webob.exc.HTTPConflict):
     """409 when placement cannot be asked for a node's traits.
 

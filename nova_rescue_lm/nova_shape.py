@@ -17,9 +17,10 @@ package; but a point release may still change a private method or a
 decorator. Instead of trusting a version string, the package compares what
 it relies on beyond nova's public interfaces with the installed nova:
 
-* the API: nova's maximum microversion, the signature of the controller
-  method it overrides, and the decorator stack of ``compute.API.live_migrate``
-  with every decorator's arguments (state lists, ``until=``);
+* the API: nova's maximum microversion, the signatures of the controller
+  methods it overrides, and the decorator stacks of
+  ``compute.API.live_migrate`` and ``compute.API.evacuate`` with every
+  decorator's arguments (state lists, ``until=``);
 * the libvirt driver: the signature of every private ``LibvirtDriver`` and
   ``Guest`` method the package's driver overrides or calls, and of the public
   ones it overrides.
@@ -48,6 +49,28 @@ LOG = logging.getLogger(__name__)
 MIGRATE_SERVER_CONTROLLER = {
     '_migrate_live': '(self, req, id, body)',
 }
+
+#: ``EvacuateController`` methods the API overrides.
+EVACUATE_CONTROLLER = {
+    '_evacuate': '(self, req, id, body)',
+}
+
+#: ``compute.API.evacuate``: its signature, then its decorators from the
+#: outermost in, each with the arguments it closes over.
+EVACUATE_SIGNATURE = ('(self, context, instance, host, on_shared_storage, '
+                      'admin_password=None, force=None, target_state=None)')
+EVACUATE_STACK = (
+    ('block_shares_not_supported.<locals>.inner.<locals>.wrapper', {}),
+    ('block_extended_resource_request.<locals>.inner', {}),
+    ('block_port_accelerators.<locals>.inner.<locals>.wrapper', {}),
+    ('reject_vtpm_instances.<locals>.outer.<locals>.inner',
+     {'operation': 'evacuate'}),
+    ('block_accelerators.<locals>.inner.<locals>.wrapper',
+     {'until_service': 53}),
+    ('check_instance_state.<locals>.outer.<locals>.inner',
+     {'must_have_launched': True, 'task_state': None,
+      'vm_state': ['active', 'error', 'stopped']}),
+)
 
 #: ``compute.API.live_migrate``: its signature, then its decorators from the
 #: outermost in, each with the arguments it closes over.
@@ -83,6 +106,10 @@ LIBVIRT_DRIVER = {
     'rescue': ('(self, context, instance, network_info, image_meta, '
                'rescue_password, block_device_info, share_info)'),
     'unrescue': '(self, context, instance)',
+    'spawn': ('(self, context, instance, image_meta, injected_files, '
+              'admin_password, allocations, network_info=None, '
+              'block_device_info=None, power_on=True, accel_info=None)'),
+    'instance_on_disk': '(self, instance)',
     'resume_state_on_host_boot': ('(self, context, instance, network_info, '
                                   'share_info, block_device_info=None)'),
     'check_can_live_migrate_source': ('(self, context, instance, '
@@ -213,10 +240,12 @@ def compare_stack(name, func, expected):
 
 def _api_differences():
     from nova.api.openstack import api_version_request
+    from nova.api.openstack.compute import evacuate
     from nova.api.openstack.compute import migrate_server
     from nova.compute import api as compute_api
 
     from nova_rescue_lm.api import microversion
+    from nova_rescue_lm.compute import evacuate_checks
     from nova_rescue_lm.compute import live_migrate_checks
 
     found = []
@@ -232,8 +261,16 @@ def _api_differences():
             signature(live_migrate), LIVE_MIGRATE_SIGNATURE))
     found += compare_stack('compute.API.live_migrate', live_migrate,
                            LIVE_MIGRATE_STACK)
+    found += compare_methods(evacuate.EvacuateController,
+                             EVACUATE_CONTROLLER)
+    evacuate_ = compute_api.API.evacuate
+    if signature(evacuate_) != EVACUATE_SIGNATURE:
+        found.append('compute.API.evacuate%s (expected %s)' % (
+            signature(evacuate_), EVACUATE_SIGNATURE))
+    found += compare_stack('compute.API.evacuate', evacuate_, EVACUATE_STACK)
     if not found:
         found += live_migrate_checks.differences()
+        found += evacuate_checks.differences()
     return found
 
 

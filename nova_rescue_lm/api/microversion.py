@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Microversion 2.105: the only place that patches nova's data.
+"""Microversions 2.105 and 2.106: the only place that patches nova's data.
 
 Nova keeps its maximum microversion in a module global
 (``nova.api.openstack.api_version_request._MAX_API_VERSION``, read on every
@@ -33,15 +33,13 @@ def applied():
 
 
 def apply():
-    """Advertise and accept microversion 2.105 (idempotent)."""
+    """Advertise and accept the package's microversions (idempotent)."""
     if applied():
         return
     _stock.append((api_version_request._MAX_API_VERSION,
                    versions.VERSIONS['v2.1']['version']))
-    api_version_request._MAX_API_VERSION = (
-        microversions.RESCUED_LIVE_MIGRATION)
-    versions.VERSIONS['v2.1']['version'] = (
-        microversions.RESCUED_LIVE_MIGRATION)
+    api_version_request._MAX_API_VERSION = microversions.MAX
+    versions.VERSIONS['v2.1']['version'] = microversions.MAX
 
 
 def revert():

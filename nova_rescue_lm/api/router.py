@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The compute API router with os-migrateLive rebound to our controller.
+"""The compute API router with os-migrateLive and evacuate rebound to ours.
 
 When the installed nova differs from what the package relies on
 (:mod:`nova_rescue_lm.nova_shape`), this is nova's router unchanged, at
@@ -22,6 +22,7 @@ from nova.api.openstack.compute import routes
 from nova.api.openstack import wsgi
 from oslo_log import log as logging
 
+from nova_rescue_lm.api import evacuate
 from nova_rescue_lm.api import microversion
 from nova_rescue_lm.api import migrate_server
 from nova_rescue_lm.compute import capability
@@ -30,34 +31,50 @@ from nova_rescue_lm import nova_shape
 
 LOG = logging.getLogger(__name__)
 
-ACTION = 'os-migrateLive'
+#: The server actions the package handles: the controller class and method
+#: each is rebound to.
+ACTIONS = {
+    'os-migrateLive': (migrate_server.MigrateServerController,
+                       '_migrate_live'),
+    'evacuate': (evacuate.EvacuateController, '_evacuate'),
+}
 
 
 class APIRouterV21(routes.APIRouterV21):
-    """Nova's router; only the ``os-migrateLive`` server action changes."""
+    """Nova's router; only the ``os-migrateLive`` and ``evacuate`` server
+    actions change.
+    """
 
     def __init__(self, custom_routes=None):
         enabled = not nova_shape.api_differences()
         if enabled:
             microversion.apply()
         super().__init__(custom_routes)
-        if enabled and not self._rebind():
+        missing = self._rebind() if enabled else []
+        if missing:
             microversion.revert()
-            LOG.error('nova-rescue-lm: live migration of rescued servers is '
-                      'switched off in nova-api: no route of nova\'s API '
-                      'router dispatches the %s action.', ACTION)
+            LOG.error('nova-rescue-lm: live migration and evacuation of '
+                      'rescued servers are switched off in nova-api: no '
+                      'route of nova\'s API router dispatches these '
+                      'actions: %s.', ', '.join(missing))
         elif enabled:
             # what a rescued os-migrateLive needs, ready before the first
             destination_nodes.install()
             capability.build_placement_client()
 
     def _rebind(self):
-        controller = migrate_server.MigrateServerController()
-        rebound = 0
-        for route in self.map.matchlist:
-            resource = route.defaults.get('controller')
-            if (isinstance(resource, wsgi.Resource) and
-                    ACTION in resource.wsgi_actions):
-                resource.wsgi_actions[ACTION] = controller._migrate_live
-                rebound += 1
-        return rebound
+        """Rebind every action of :data:`ACTIONS`; the ones not found."""
+        resources = [route.defaults.get('controller')
+                     for route in self.map.matchlist]
+        missing = []
+        for action, (controller, method) in ACTIONS.items():
+            found = [resource for resource in resources
+                     if isinstance(resource, wsgi.Resource) and
+                     action in resource.wsgi_actions]
+            if not found:
+                missing.append(action)
+                continue
+            ours = getattr(controller(), method)
+            for resource in found:
+                resource.wsgi_actions[action] = ours
+        return missing

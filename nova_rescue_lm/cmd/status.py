@@ -187,9 +187,10 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
         if wrong:
             return _result(upgradecheck.Code.FAILURE, _(
                 '%(path)s does not load nova-rescue-lm in %(sections)s, so '
-                'nova-api does not offer microversion 2.105. Set '
+                'nova-api does not offer microversion %(version)s. Set '
                 '%(expected)s.') % {
                     'path': path, 'sections': ', '.join(wrong),
+                    'version': microversions.MAX,
                     'expected': '; '.join(
                         '[%s] paste.app_factory = %s' % item
                         for item in PASTE_FACTORIES.items())})
@@ -212,7 +213,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                 'offers: nova.conf has no [placement] credentials to look '
                 'up its endpoint in the catalog.'))
         url, offered = answer
-        if offered == microversions.RESCUED_LIVE_MIGRATION:
+        if offered == microversions.MAX:
             return _result(upgradecheck.Code.SUCCESS, _(
                 'nova-api at %(url)s offers microversion %(version)s.')
                 % {'url': url, 'version': offered})
@@ -223,7 +224,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             'restarted since, or has the package switched off (see the nova '
             'internals check and nova-api\'s log).') % {
                 'url': url, 'offered': offered,
-                'version': microversions.RESCUED_LIVE_MIGRATION})
+                'version': microversions.MAX})
 
     def _traits_by_node(self):
         """({node: traits}, None), or (None, the failure to report).

@@ -10,11 +10,11 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Compute API that live-migrates rescued servers when the caller opts in.
+"""Compute API that moves rescued servers when the caller opts in.
 
-The REST layer opts in (microversion 2.105 or later) through
-:func:`rescued_live_migration`; without it, and for every other server and
-operation, nova's behaviour is unchanged.
+The REST layer opts in through :func:`rescued_live_migration` (microversion
+2.105 or later) and :func:`rescued_evacuation` (2.106 or later); without
+it, and for every other server and operation, nova's behaviour is unchanged.
 """
 
 import contextlib
@@ -26,10 +26,13 @@ from nova.compute import vm_states
 
 from nova_rescue_lm.compute import capability
 from nova_rescue_lm.compute import destination_nodes
+from nova_rescue_lm.compute import evacuate_checks
 from nova_rescue_lm.compute import live_migrate_checks
 from nova_rescue_lm.compute import scheduling
 
 _opted_in = contextvars.ContextVar('rescue_lm_opted_in', default=False)
+_evacuation_opted_in = contextvars.ContextVar('rescue_lm_evacuation',
+                                              default=False)
 
 
 @functools.lru_cache(maxsize=None)
@@ -39,16 +42,32 @@ def _live_migrate_rescued():
     return live_migrate_checks.rescued_live_migrate(capability.check_nodes)
 
 
+@functools.lru_cache(maxsize=None)
+def _evacuate_rescued():
+    return evacuate_checks.rescued_evacuate(capability.check_destination)
+
+
 @contextlib.contextmanager
+def _opting_in(var, allowed):
+    token = var.set(allowed)
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
 def rescued_live_migration(allowed):
     """Within this block, ``live_migrate`` accepts rescued servers if
     ``allowed``.
     """
-    token = _opted_in.set(allowed)
-    try:
-        yield
-    finally:
-        _opted_in.reset(token)
+    return _opting_in(_opted_in, allowed)
+
+
+def rescued_evacuation(allowed):
+    """Within this block, ``evacuate`` accepts rescued servers if
+    ``allowed``.
+    """
+    return _opting_in(_evacuation_opted_in, allowed)
 
 
 class API(compute_api.API):
@@ -67,3 +86,17 @@ class API(compute_api.API):
         return super().live_migrate(
             context, instance, block_migration, disk_over_commit, host_name,
             force=force, async_=async_)
+
+    def evacuate(self, context, instance, host, on_shared_storage,
+                 admin_password=None, force=None, target_state=None):
+        if (instance.vm_state == vm_states.RESCUED and
+                _evacuation_opted_in.get()):
+            with destination_nodes.handing_over():
+                return _evacuate_rescued()(
+                    self, context, instance, host, on_shared_storage,
+                    admin_password=admin_password, force=force,
+                    target_state=target_state)
+        return super().evacuate(
+            context, instance, host, on_shared_storage,
+            admin_password=admin_password, force=force,
+            target_state=target_state)

@@ -138,17 +138,38 @@ def check_nodes(api, context, instance, host_name):
     """
     source = objects.ComputeNode.get_by_host_and_nodename(
         context, instance.host, instance.node)
-    nodes, unknown_host = [source], None
+    _check(context, instance, source, host_name)
+
+
+def check_destination(api, context, instance, host_name):
+    """:func:`check_nodes` for an evacuation: only the destination's nodes.
+
+    The source's compute is down: its stats are stale by definition, and
+    nothing runs there to be proven. If it is up after all, nova's own
+    refusal (``ComputeServiceInUse``) is the answer, so nothing is read.
+    """
+    if not host_name:
+        return  # the scheduler asks for the capability (scheduling)
+    service = objects.Service.get_by_compute_host(context, instance.host)
+    if not api.servicegroup_api.service_is_up(service):
+        _check(context, instance, None, host_name,
+               exception.EvacuationDestinationNotCapable)
+
+
+def _check(context, instance, source, host_name,
+           destination_error=exception.DestinationNodeNotCapable):
+    nodes, unknown_host = [source] if source else [], None
     if host_name:
         try:
             nodes.extend(destination_nodes.lookup(context, host_name))
         except nova_exception.ComputeHostNotFound as e:
             unknown_host = e
-    for node, traits in zip(nodes, read_traits(context, nodes)):
+    for node, traits in zip(nodes, read_traits(context, nodes) if nodes
+                            else ()):
         why = why_not_capable(context, instance, node, traits)
         if why:
             error = (exception.SourceNodeNotCapable if node is source
-                     else exception.DestinationNodeNotCapable)
+                     else destination_error)
             raise error(node=_node_label(context, instance, node), why=why)
     if unknown_host:
         raise unknown_host

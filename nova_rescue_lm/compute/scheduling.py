@@ -12,11 +12,14 @@
 
 """Let the scheduler pick only capable destinations, persisting nothing.
 
-The conductor's live-migration task rebuilds ``request_level_params`` and
+Live migration and evacuation of a rescued server both go through here. The
+conductor's live-migration task rebuilds ``request_level_params`` and
 never saves the request spec, except through ``heal_reqspec_is_bfv`` when
-``is_bfv`` is missing. So the flavor carried by the in-flight request spec is
-replaced by a copy that requires the capability trait, after ``is_bfv`` has
-been healed here; the request spec in the database stays as it was.
+``is_bfv`` is missing; its evacuation schedules from the request spec it is
+given and saves it nowhere either. So the flavor carried by the in-flight
+request spec is replaced by a copy that requires the capability trait,
+after ``is_bfv`` has been healed here; the request spec in the database
+stays as it was.
 
 The copy asks for both signals of :mod:`nova_rescue_lm.capability`: the trait
 (placement's pre-filter) and the stats marker (nova's
@@ -57,3 +60,23 @@ class ComputeTaskAPI(conductor_api.ComputeTaskAPI):
         return super().live_migrate_instance(
             context, instance, host_name, block_migration, disk_over_commit,
             request_spec=request_spec, async_=async_)
+
+    def rebuild_instance(self, context, instance, orig_image_ref, image_ref,
+                         injected_files, new_pass, orig_sys_metadata,
+                         bdms, recreate=False, on_shared_storage=False,
+                         preserve_ephemeral=False, host=None,
+                         request_spec=None, reimage_boot_volume=False,
+                         target_state=None):
+        # recreate: an evacuation (the only rebuild of a rescued server)
+        if (recreate and instance.vm_state == vm_states.RESCUED and
+                request_spec):
+            request_spec = require_capable_destination(
+                context, instance, request_spec)
+        return super().rebuild_instance(
+            context, instance, orig_image_ref, image_ref, injected_files,
+            new_pass, orig_sys_metadata, bdms, recreate=recreate,
+            on_shared_storage=on_shared_storage,
+            preserve_ephemeral=preserve_ephemeral, host=host,
+            request_spec=request_spec,
+            reimage_boot_volume=reimage_boot_volume,
+            target_state=target_state)

@@ -20,6 +20,7 @@ libvirt computes with nova's fake libvirt connection, all in one process.
 import datetime
 import os
 import sys
+import time
 from urllib import parse
 
 import fixtures
@@ -92,6 +93,20 @@ class RescueLiveMigrationTestBase(
             conn.createXML(params['destination_xml'],
                            'fake-createXML-doesnt-care-about-flags')
         domain.complete_job()
+
+    #: how long a migration may take to reach a status: nova's helper waits
+    #: 5 s, which a loaded CI machine copying real disk files can exceed
+    MIGRATION_WAIT = 60
+
+    def _wait_for_migration_status(self, server, expected_statuses):
+        deadline = time.monotonic() + self.MIGRATION_WAIT
+        while True:
+            try:
+                return super()._wait_for_migration_status(
+                    server, expected_statuses)
+            except self.failureException:
+                if time.monotonic() > deadline:
+                    raise
 
     # helpers that read what a user (or operator) sees
 

@@ -24,6 +24,8 @@ On top of :class:`tests.functional.base.RescueLiveMigrationTestBase`:
   ``qemu-img``; only the image download is faked, by a function that writes
   a small raw image whose first bytes name the image id, so a test can tell
   which image sits in ``_base/<sha1(id)>``;
+* nova's shared-storage test file is looked for under the name it has on
+  the asking host;
 * copies "from another host" (nova's remotefs fallback) copy from that host's
   directory; the package's one-stream pull runs its real tar pipeline, with
   an ``ssh`` that runs the remote command here (the hosts' files are apart
@@ -207,6 +209,13 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
             self._create_blank))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.libvirt.utils.copy_image', self._copy_image))
+        # nova's shared-storage test: another host sees a file under its
+        # own name only if their directories are one
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.'
+            'check_instance_shared_storage_remote',
+            lambda driver, context, data: os.path.exists(self.on_host(
+                data['filename'], self.current_host()))))
         bindir = self.useFixture(fixtures.TempDir()).path
         with open(os.path.join(bindir, 'ssh'), 'w') as f:
             f.write(FAKE_SSH)
@@ -259,7 +268,9 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
         return getattr(self, '_starting', None)
 
     def host_of_path(self, path):
-        for host in self.computes:
+        # every host ever started: a host being restarted is not in
+        # self.computes
+        for host in set(self._driver_hosts.values()):
             if path.startswith(self.instances_root(host) + os.sep):
                 return host
         return None
@@ -414,6 +425,18 @@ class BlockMigrationTestBase(base.RescueLiveMigrationTestBase):
     def _instance(self, server):
         return objects.Instance.get_by_uuid(
             self.ctxt, server['id'], expected_attrs=['system_metadata'])
+
+    # what the guest sees
+
+    def _assert_written(self, path, write):
+        offset, pattern, length = write
+        self.assertEqual(bytes([pattern]) * length,
+                         guest_read(path, offset, length), path)
+
+    def _assert_image(self, path, image_id):
+        self.assertEqual(image_marker(image_id),
+                         guest_read(path, 0, len(image_marker(image_id))),
+                         path)
 
 
 def base_image_id():

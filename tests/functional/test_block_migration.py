@@ -78,16 +78,6 @@ class _Scenarios(block_base.BlockMigrationTestBase):
                     snapshot[name] = f.read()
         return snapshot
 
-    def _assert_written(self, path, write):
-        offset, pattern, length = write
-        self.assertEqual(bytes([pattern]) * length,
-                         guest_read(path, offset, length), path)
-
-    def _assert_image(self, path, image_id):
-        self.assertEqual(image_marker(image_id),
-                         guest_read(path, 0, len(image_marker(image_id))),
-                         path)
-
     def _assert_config_drive(self, path, expected, password=False):
         with open(path, 'rb') as f:
             data = f.read()
@@ -454,11 +444,6 @@ class TestRefused(block_base.BlockMigrationTestBase):
         src = self.instance_dir('src', server)
         self._assert_written(os.path.join(src, 'disk'), ROOT_WRITE)
         self._assert_written(os.path.join(src, 'disk.eph0'), EPHEMERAL_WRITE)
-
-    def _assert_written(self, path, write):
-        offset, pattern, length = write
-        self.assertEqual(bytes([pattern]) * length,
-                         guest_read(path, offset, length), path)
 
     def _rescued_with_data(self):
         server = self._rescue_with(self._create_full_server(), RESCUE_IMAGE)

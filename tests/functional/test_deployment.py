@@ -79,7 +79,7 @@ class TestNeverDown(test.NoDBTestCase):
         with mock.patch('importlib.metadata.version', side_effect=version):
             self.assertIsNotNone(self._load())
         # the version string decides nothing: the shape is nova 34's
-        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.106', api_version_request._MAX_API_VERSION)
 
     def test_paste_file_names_only_package_factories(self):
         with open(base.PASTE_INI) as f:
@@ -147,9 +147,9 @@ class TestNovaApiAsDeployed(test.NoDBTestCase):
         out = self._run([sys.executable, '-c', PROBE], env=env)
         return jsonutils.loads(out.split('PROBE ', 1)[1])
 
-    def test_documented_paste_change_offers_2_105(self):
+    def test_documented_paste_change_offers_2_106(self):
         self._install_paste('api-paste.ini', status.PASTE_FACTORIES)
-        self.assertEqual({'version': '2.105', 'status_at_2_105': 200},
+        self.assertEqual({'version': '2.106', 'status_at_2_105': 200},
                          self._start())
 
     def test_another_paste_file_named_in_the_environment(self):
@@ -157,7 +157,7 @@ class TestNovaApiAsDeployed(test.NoDBTestCase):
         self._install_paste('rescue-lm-paste.ini', status.PASTE_FACTORIES)
         self.assertEqual({'version': '2.104', 'status_at_2_105': 406},
                          self._start())
-        self.assertEqual({'version': '2.105', 'status_at_2_105': 200},
+        self.assertEqual({'version': '2.106', 'status_at_2_105': 200},
                          self._start('rescue-lm-paste.ini;nova.conf'))
 
     def test_api_paste_config_option_changes_nothing(self):

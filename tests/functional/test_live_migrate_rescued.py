@@ -126,13 +126,13 @@ class TestLiveMigrateRescued(base.RescueLiveMigrationTestBase):
             self.assertEqual('compute 2.105',
                              at_2_105.headers['OpenStack-API-Version'])
 
-    def test_version_documents_advertise_2_105(self):
+    def test_version_documents_advertise_2_106(self):
         root = self._wsgi_request(base.PASTE_INI, 'GET', '')
         self.assertEqual(200, root.status_int)
-        self.assertEqual('2.105', root.json['version']['version'])
+        self.assertEqual('2.106', root.json['version']['version'])
         versions = self.api.api_get('/', strip_version=True).body
         v21 = [v for v in versions['versions'] if v['id'] == 'v2.1'][0]
-        self.assertEqual('2.105', v21['version'])
+        self.assertEqual('2.106', v21['version'])
 
     def test_rollback_keeps_server_rescued_on_source(self):
         server = self._rescued_server()
@@ -174,7 +174,7 @@ class TestLiveMigrateRescued(base.RescueLiveMigrationTestBase):
              '2.67', 400),
             ('not an object', {'os-migrateLive': 'dest'}, '2.105', 400),
             ('microversion too new', {'os-migrateLive': {
-                'host': 'dest', 'block_migration': 'auto'}}, '2.106', 406),
+                'host': 'dest', 'block_migration': 'auto'}}, '2.107', 406),
             ('microversion garbage', {'os-migrateLive': {
                 'host': 'dest', 'block_migration': 'auto'}}, 'two', 400),
         ]

@@ -71,7 +71,7 @@ class TestNovaShape(base.RescueLiveMigrationTestBase):
         with mock.patch('importlib.metadata.version',
                         side_effect=lambda n: '34.0.1' if n == 'nova'
                         else real(n)):
-            self.assertEqual('2.105', self._version_document())
+            self.assertEqual('2.106', self._version_document())
             resp = self._migrate('2.105')
         self.assertEqual(202, resp.status_int, resp.body)
         self._wait_for_migration_status(self.server, ['completed'])

@@ -147,11 +147,11 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         load.assert_called_with(status.CONF, 'placement')
         return result
 
-    def test_running_api_offering_2_105_is_a_success(self):
+    def test_running_api_offering_2_106_is_a_success(self):
         result = self._ask_api(base.PASTE_INI)
         self.assertEqual(upgradecheck.Code.SUCCESS, result.code)
         self.assertEqual('nova-api at http://api.example:8774/v2.1/ offers '
-                         'microversion 2.105.', result.details)
+                         'microversion 2.106.', result.details)
 
     def test_running_api_without_the_package_is_a_failure(self):
         # the paste file here is right, the API node answering is not (a
@@ -162,7 +162,7 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
                                         'a1b2c3')
         self.assertEqual(upgradecheck.Code.FAILURE, result.code)
         self.assertIn('nova-api at http://api.example:8774/v2.1/ offers '
-                      'microversions up to 2.104, not 2.105', result.details)
+                      'microversions up to 2.104, not 2.106', result.details)
         self.assertEqual(upgradecheck.Code.SUCCESS,
                          self._results()['API paste pipeline'].code)
 

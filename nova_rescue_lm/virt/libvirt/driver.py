@@ -42,6 +42,7 @@ from nova_rescue_lm import conf
 from nova_rescue_lm.i18n import _
 from nova_rescue_lm import nova_shape
 from nova_rescue_lm.virt import destination
+from nova_rescue_lm.virt import evacuation
 from nova_rescue_lm.virt import failure
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import host_boot
@@ -162,6 +163,31 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             accel_info=self._accelerator_requests(admin, instance))
         artifacts.remove_all(instance, self._lvm_disks)
         rescue_record.clear(instance)
+
+    @nova_if_switched_off
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        if evacuation.ends_rescue(instance):
+            self._end_rescue(context, instance)
+        return super().spawn(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, network_info=network_info,
+            block_device_info=block_device_info, power_on=power_on,
+            accel_info=accel_info)
+
+    def _end_rescue(self, context, instance):
+        """Nothing of the rescue follows an evacuated server here.
+
+        Asked before the spawn makes the instance directory, as nova asks
+        when it chooses between the existing disk and the image.
+        """
+        root_kept = self.instance_on_disk(instance) or not instance.image_ref
+        if not rescue_record.read(instance):
+            machine_type.restore(instance)  # saved with the spawn's result
+        artifacts.remove_all(instance, self._lvm_disks)
+        rescue_record.clear(instance)
+        evacuation.record(context, instance, CONF.host, root_kept)
 
     @nova_if_switched_off
     def resume_state_on_host_boot(self, context, instance, network_info,

@@ -43,10 +43,11 @@ class ApplyTest(test.NoDBTestCase):
 
     def test_raises_the_maximum_everywhere(self):
         microversion.apply()
-        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
-        self.assertEqual('2.105', versions.VERSIONS['v2.1']['version'])
-        self.assertEqual('2.105', _request_version('latest'))
+        self.assertEqual('2.106', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.106', versions.VERSIONS['v2.1']['version'])
+        self.assertEqual('2.106', _request_version('latest'))
         self.assertEqual('2.105', _request_version('2.105'))
+        self.assertEqual('2.106', _request_version('2.106'))
 
     def test_stock_nova_refuses_2_105(self):
         """Guards the fixture: without apply() 2.105 is out of range."""
@@ -56,10 +57,10 @@ class ApplyTest(test.NoDBTestCase):
     def test_idempotent(self):
         microversion.apply()
         microversion.apply()
-        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
-        self.assertEqual('2.105', versions.VERSIONS['v2.1']['version'])
+        self.assertEqual('2.106', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.106', versions.VERSIONS['v2.1']['version'])
         self.assertRaises(nova_exception.InvalidGlobalAPIVersion,
-                          _request_version, '2.106')
+                          _request_version, '2.107')
 
     def test_revert_serves_novas_maximum_again(self):
         microversion.apply()
@@ -71,7 +72,7 @@ class ApplyTest(test.NoDBTestCase):
 
 
 class VersionDocumentsTest(test.NoDBTestCase):
-    """The paste version apps advertise 2.105 whichever is loaded first."""
+    """The paste version apps advertise 2.106 whichever is loaded first."""
 
     def setUp(self):
         super().setUp()
@@ -85,11 +86,11 @@ class VersionDocumentsTest(test.NoDBTestCase):
     def test_root_versions_document(self):
         doc = self._get(api.Versions.factory({}), '/')
         v21 = [v for v in doc['versions'] if v['id'] == 'v2.1']
-        self.assertEqual('2.105', v21[0]['version'])
+        self.assertEqual('2.106', v21[0]['version'])
 
     def test_v2_version_document(self):
         doc = self._get(api.VersionsV2.factory({}), '/v2.1')
-        self.assertEqual('2.105', doc['version']['version'])
+        self.assertEqual('2.106', doc['version']['version'])
 
     def test_novas_documents_when_nova_differs(self):
         with mock.patch.object(nova_shape, '_api_differences',

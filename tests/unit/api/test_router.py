@@ -23,6 +23,7 @@ from nova.api.openstack import wsgi
 from nova.scheduler.client import report
 from nova import test
 
+from nova_rescue_lm.api import evacuate
 from nova_rescue_lm.api import migrate_server
 from nova_rescue_lm.api import router
 from nova_rescue_lm.compute import destination_nodes
@@ -67,6 +68,16 @@ class RouterTest(test.NoDBTestCase):
                 mock.Mock(api_version_request=api_version_request.
                           APIVersionRequest('2.105'))))
 
+    def test_evacuate_is_rebound_where_os_migrate_live_is(self):
+        ours = _resources(router.APIRouterV21())
+        self.assertGreater(len(ours), 1)
+        for path, _, resource in ours:
+            handler = resource.wsgi_actions['evacuate']
+            self.assertIsInstance(handler.__self__,
+                                  evacuate.EvacuateController, path)
+            self.assertIs(evacuate.EvacuateController._evacuate,
+                          handler.__func__)
+
     def test_other_actions_stay_nova_s(self):
         stock = _resources(routes.APIRouterV21())
         ours = _resources(router.APIRouterV21())
@@ -74,7 +85,7 @@ class RouterTest(test.NoDBTestCase):
             self.assertEqual(sorted(stock_res.wsgi_actions),
                              sorted(our_res.wsgi_actions))
             for action, handler in our_res.wsgi_actions.items():
-                if action == ACTION:
+                if action in (ACTION, 'evacuate'):
                     continue
                 self.assertIs(stock_res.wsgi_actions[action].__func__,
                               handler.__func__, (path, action))
@@ -83,9 +94,9 @@ class RouterTest(test.NoDBTestCase):
                 nova_migrate_server.MigrateServerController._migrate,
                 our_res.wsgi_actions['migrate'].__func__)
 
-    def test_advertises_2_105(self):
+    def test_advertises_2_106(self):
         router.APIRouterV21()
-        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.106', api_version_request._MAX_API_VERSION)
 
     def test_placement_client_built_with_the_router(self):
         """Not by the first rescued request of the worker."""
@@ -104,7 +115,7 @@ class RouterTest(test.NoDBTestCase):
             side_effect=ks_exc.EndpointNotFound('no placement')))
         app = router.APIRouterV21()
         self.assertIsNone(report.PLACEMENTCLIENT)
-        self.assertEqual('2.105', api_version_request._MAX_API_VERSION)
+        self.assertEqual('2.106', api_version_request._MAX_API_VERSION)
         self.assertEqual(len(_resources(app)), len([
             r for _, _, r in _resources(app) if isinstance(
                 r.wsgi_actions[ACTION].__self__,
@@ -122,8 +133,9 @@ class RouterTest(test.NoDBTestCase):
             'nova.api.openstack.compute.routes.ROUTE_LIST', route_list))
         router.APIRouterV21()
         self.assertEqual('2.104', api_version_request._MAX_API_VERSION)
-        self.assertIn('no route of nova\'s API router dispatches the '
-                      'os-migrateLive action', self.stdlog.logger.output)
+        self.assertIn('no route of nova\'s API router dispatches these '
+                      'actions: os-migrateLive, evacuate.',
+                      self.stdlog.logger.output)
         self.assertIsNone(report.PLACEMENTCLIENT)
         self.assertFalse(destination_nodes.installed())
 
