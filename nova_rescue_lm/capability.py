@@ -46,14 +46,27 @@ STAT_REASON = STAT + '_reason'
 #: by default) keep only nodes whose stats carry the marker.
 STAT_EXTRA_SPEC = 'capabilities:stats:' + STAT
 
+#: ``ComputeNode.stats`` key ('True') of capable drivers that also end a
+#: rescue when they rebuild an evacuated server (2.106): the libvirt driver
+#: from 0.2 on. A capable node without it (an older release of the package
+#: during a rolling upgrade, or XenAPI, which cannot evacuate) would keep
+#: the rescue's record and files.
+STAT_EVACUATION = 'rescue_lm_ends_rescue_on_evacuation'
 
-def stats_marker(capable, reason=None):
+#: The extra spec asking ComputeCapabilitiesFilter for that key.
+STAT_EVACUATION_EXTRA_SPEC = 'capabilities:stats:' + STAT_EVACUATION
+
+
+def stats_marker(capable, reason=None, evacuation=False):
     """The ``stats`` entries a driver of this package reports: the marker,
-    and why the capability is off when the driver knows.
+    why the capability is off when the driver knows, and whether it takes
+    evacuated rescued servers.
     """
     stats = {STAT: str(bool(capable))}
     if reason and not capable:
         stats[STAT_REASON] = reason
+    if capable and evacuation:
+        stats[STAT_EVACUATION] = 'True'
     return stats
 
 
@@ -65,3 +78,13 @@ def unproven(traits, stats):
         return _('its %s trait is stale: it runs no nova-rescue-lm driver '
                  'with the capability now') % TRAIT
     return None
+
+
+def unproven_for_evacuation(traits, stats):
+    """Why a node cannot take an evacuated rescued server, or None."""
+    why = unproven(traits, stats)
+    if why is None and (stats or {}).get(STAT_EVACUATION) != 'True':
+        why = _('its driver does not end a rescue when it rebuilds an '
+                'evacuated server: a nova-rescue-lm release before 0.2, or '
+                'the XenAPI driver, which cannot evacuate')
+    return why

@@ -113,7 +113,8 @@ def read_traits(context, nodes):
     return [first] + [future.result() for future in later]
 
 
-def why_not_capable(context, instance, node, traits):
+def why_not_capable(context, instance, node, traits,
+                    unproven=capability.unproven):
     """Why ``node`` with ``traits`` (as :func:`read_traits` gave them)
     cannot take part, or None; 409 if its traits could not be read.
     """
@@ -122,7 +123,7 @@ def why_not_capable(context, instance, node, traits):
                     node.hypervisor_hostname, traits, instance=instance)
         raise exception.CapabilityUnknown(
             node=_node_label(context, instance, node))
-    return capability.unproven(traits, node.stats)
+    return unproven(traits, node.stats)
 
 
 def check_nodes(api, context, instance, host_name):
@@ -153,11 +154,13 @@ def check_destination(api, context, instance, host_name):
     service = objects.Service.get_by_compute_host(context, instance.host)
     if not api.servicegroup_api.service_is_up(service):
         _check(context, instance, None, host_name,
-               exception.EvacuationDestinationNotCapable)
+               exception.EvacuationDestinationNotCapable,
+               capability.unproven_for_evacuation)
 
 
 def _check(context, instance, source, host_name,
-           destination_error=exception.DestinationNodeNotCapable):
+           destination_error=exception.DestinationNodeNotCapable,
+           unproven=capability.unproven):
     nodes, unknown_host = [source] if source else [], None
     if host_name:
         try:
@@ -166,7 +169,7 @@ def _check(context, instance, source, host_name,
             unknown_host = e
     for node, traits in zip(nodes, read_traits(context, nodes) if nodes
                             else ()):
-        why = why_not_capable(context, instance, node, traits)
+        why = why_not_capable(context, instance, node, traits, unproven)
         if why:
             error = (exception.SourceNodeNotCapable if node is source
                      else destination_error)

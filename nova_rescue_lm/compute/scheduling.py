@@ -35,15 +35,20 @@ from nova.conductor import api as conductor_api
 from nova_rescue_lm import capability
 
 
-def require_capable_destination(context, instance, request_spec):
-    """Return ``request_spec`` whose flavor requires the capability trait."""
+def require_capable_destination(context, instance, request_spec,
+                                evacuation=False):
+    """Return ``request_spec`` whose flavor requires the capability trait
+    (and, for an ``evacuation``, the stats key of drivers that take one).
+    """
     # Heal first: this is the one save() on the live-migration path, and it
     # must not write the trait below into the database.
     compute_utils.heal_reqspec_is_bfv(context, request_spec, instance)
+    required = {'trait:' + capability.TRAIT: 'required',
+                capability.STAT_EXTRA_SPEC: 'True'}
+    if evacuation:
+        required[capability.STAT_EVACUATION_EXTRA_SPEC] = 'True'
     flavor = request_spec.flavor.obj_clone()
-    flavor.extra_specs = dict(flavor.extra_specs, **{
-        'trait:' + capability.TRAIT: 'required',
-        capability.STAT_EXTRA_SPEC: 'True'})
+    flavor.extra_specs = dict(flavor.extra_specs, **required)
     request_spec.flavor = flavor
     return request_spec
 
@@ -71,7 +76,7 @@ class ComputeTaskAPI(conductor_api.ComputeTaskAPI):
         if (recreate and instance.vm_state == vm_states.RESCUED and
                 request_spec):
             request_spec = require_capable_destination(
-                context, instance, request_spec)
+                context, instance, request_spec, evacuation=True)
         return super().rebuild_instance(
             context, instance, orig_image_ref, image_ref, injected_files,
             new_pass, orig_sys_metadata, bdms, recreate=recreate,

@@ -45,6 +45,23 @@ class _EvacuateRescued(block_base.BlockMigrationTestBase):
         block_base.guest_write(root, *ROOT_WRITE)
         return server
 
+    def _start_previous_release(self, host='previous'):
+        """A compute on the package's previous release (0.1), as during a
+        rolling upgrade: capable of 2.105, but its rebuild would not end a
+        rescue, so its stats lack the evacuation key.
+        """
+        self.start_compute(host)
+        compute = self.computes[host]
+        driver = compute.driver
+        reported = driver.get_available_resource
+
+        def previous_release(nodename):
+            resources = reported(nodename)
+            del resources['stats'][capability.STAT_EVACUATION]
+            return resources
+        driver.get_available_resource = previous_release
+        compute.manager.update_available_resource(self.ctxt)
+
     def _power_loss(self, host='src'):
         self.computes[host].stop()
         [service] = self.api.get_services(host=host, binary='nova-compute')
@@ -152,15 +169,17 @@ class TestEvacuateRescued(_EvacuateRescued):
 
     def test_scheduler_picks_only_capable_hosts(self):
         self.start_compute('stock', driver=base.STOCK_DRIVER)
+        self._start_previous_release()
         server = self._rescued_with_data()
-        # The stock compute has the most free RAM: nova's weighers would
-        # choose it.
+        # The other computes have more free RAM: nova's weighers would
+        # choose one of them.
         self._create_server(host='dest', networks='none')
         self._power_loss()
         self._evacuated(server)
         self._assert_rescue_ended_on_dest(server)
-        conn = self.computes['stock'].driver._host.get_connection()
-        self.assertEqual([], conn.listAllDomains())
+        for host in ('stock', 'previous'):
+            conn = self.computes[host].driver._host.get_connection()
+            self.assertEqual([], conn.listAllDomains())
 
     def test_destination_without_the_capability_refused(self):
         self.start_compute('stock', driver=base.STOCK_DRIVER)
@@ -171,6 +190,16 @@ class TestEvacuateRescued(_EvacuateRescued):
         self.assertIn('cannot take rescued servers',
                       resp.body['badRequest']['message'])
         self.assertIn(capability.TRAIT, resp.body['badRequest']['message'])
+        self._assert_nothing_changed(server)
+
+    def test_destination_on_the_previous_release_refused(self):
+        self._start_previous_release()
+        server = self._rescued_with_data()
+        self._power_loss()
+        resp = self._evacuate(server, host='previous',
+                              check_response_status=[400])
+        self.assertIn('does not end a rescue',
+                      resp.body['badRequest']['message'])
         self._assert_nothing_changed(server)
 
     def test_host_up_refused_with_nova_s_message(self):

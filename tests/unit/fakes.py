@@ -146,8 +146,9 @@ class ComputeNodes(fixtures.Fixture):
     """Compute nodes in the database: one source node, two on DEST_HOST."""
 
     def _setUp(self):
-        # Every node's latest resource update came from a capable driver.
-        marker = capability.stats_marker(True)
+        # Every node's latest resource update came from a capable driver
+        # (libvirt, which also takes evacuated rescued servers).
+        marker = capability.stats_marker(True, evacuation=True)
         self.source = objects.ComputeNode(
             uuid=uuids.source_node, host=SOURCE_HOST,
             hypervisor_hostname=SOURCE_NODE, stats=dict(marker))

@@ -124,7 +124,8 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         # Refreshed in ComputeNode.stats on every update, so the upgrade
         # check can tell a live trait from one a former driver left behind.
         resources.setdefault('stats', {}).update(capability.stats_marker(
-            self.capabilities.get(capability.CAPABILITY), self.not_capable))
+            self.capabilities.get(capability.CAPABILITY), self.not_capable,
+            evacuation=True))
         return resources
 
     @nova_if_switched_off

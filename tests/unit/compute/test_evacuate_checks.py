@@ -24,6 +24,7 @@ from nova import exception as nova_exception
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_rescue_lm.capability import stats_marker as capability_marker
 from nova_rescue_lm.compute import capability
 from nova_rescue_lm.compute import evacuate_checks
 from nova_rescue_lm.compute import live_migrate_checks
@@ -157,6 +158,13 @@ class CheckDestinationTest(test.NoDBTestCase):
         error = self.assertRaises(
             exception.EvacuationDestinationNotCapable, self._check)
         self.assertIn('cannot take rescued servers', str(error))
+
+    def test_a_release_that_does_not_end_the_rescue_is_refused(self):
+        """A capable node of 0.1 (rolling upgrade), or XenAPI."""
+        self.nodes.dest[1].stats = capability_marker(True)
+        error = self.assertRaises(
+            exception.EvacuationDestinationNotCapable, self._check)
+        self.assertIn('does not end a rescue', str(error))
 
     def test_stale_source_does_not_matter(self):
         """Its stats are as stale as a dead host's are."""

@@ -76,7 +76,9 @@ class ResourceStatsTest(test_driver.DriverTestBase):
             return self._driver().get_available_resource('node')['stats']
 
     def test_marker_follows_the_capability(self):
-        self.assertEqual({'uptime': 'x', capability.STAT: 'True'},
+        self.assertEqual({'uptime': 'x', capability.STAT: 'True',
+                          capability.STAT_EVACUATION: 'True'},
                          self._stats())
         self.flags(live_migrate_rescued=False, group='rescue_lm')
         self.assertEqual('False', self._stats()[capability.STAT])
+        self.assertNotIn(capability.STAT_EVACUATION, self._stats())
