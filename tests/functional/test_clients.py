@@ -537,3 +537,18 @@ class TestOpenStackCLI(CLITestBase):
             self.assertIn("Cannot 'evacuate' instance %s while it is in "
                           "vm_state rescued" % server['id'], err)
         self._not_evacuated(server)
+
+    def test_server_evacuate_above_the_apis_maximum(self):
+        """openstacksdk checks the version asked for against the API's
+        version document: an API without 2.106 is told, nothing is sent.
+        """
+        server = self._rescued()
+        self._host_down()
+        code, out, err = self._openstack(
+            '--os-compute-api-version', '2.107', 'server', 'evacuate',
+            server['id'])
+        self.assertEqual(1, code)
+        self.assertIn('A default microversion for service compute of 2.107 '
+                      'was requested, but the cloud only supports a minimum '
+                      'of 2.1 and a maximum of %s' % microversions.MAX, err)
+        self._not_evacuated(server)
