@@ -292,6 +292,32 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             'package so it is reported again.') % {
                 'trait': capability.TRAIT, 'nodes': _node_names(stale)})
 
+    def _check_evacuation(self):
+        traits, failure = self._traits_by_node()
+        if failure:
+            return failure
+        capable = [node for node, t in traits.items()
+                   if not capability.unproven(t, node.stats)]
+        without = [node for node in capable
+                   if capability.unproven_for_evacuation(
+                       traits[node], node.stats)]
+        if not capable:
+            return _result(upgradecheck.Code.WARNING, _(
+                'No compute node can take an evacuated rescued server '
+                '(microversion 2.106): none is capable.'))
+        if not without:
+            return _result(upgradecheck.Code.SUCCESS, _(
+                'All %d capable compute nodes can take an evacuated rescued '
+                'server (microversion 2.106).') % len(capable))
+        return _result(upgradecheck.Code.WARNING, _(
+            '%(n)d of %(total)d capable compute nodes cannot take an '
+            'evacuated rescued server (microversion 2.106): %(nodes)s. '
+            'They run a release of nova-rescue-lm before 0.2 (upgrade them) '
+            'or the XenAPI driver, which cannot evacuate (expected); the '
+            'scheduler leaves them out.') % {
+                'n': len(without), 'total': len(capable),
+                'nodes': _node_names(without)})
+
     _upgrade_checks = tuple(
         (name, never_raises(check)) for name, check in (
             (_('nova internals'), _check_nova_shape),
@@ -299,6 +325,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             (_('Running API'), _check_running_api),
             (_('Compute capability'), _check_compute_capability),
             (_('Stale capability traits'), _check_stale_traits),
+            (_('Evacuation of rescued servers'), _check_evacuation),
         ))
 
 

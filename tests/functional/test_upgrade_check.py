@@ -31,7 +31,8 @@ from tests.functional import base
 from tests.unit import fakes
 
 NAMES = ('nova internals', 'API paste pipeline', 'Running API',
-         'Compute capability', 'Stale capability traits')
+         'Compute capability', 'Stale capability traits',
+         'Evacuation of rescued servers')
 
 
 class Catalog(ks_plugin.BaseAuthPlugin):
@@ -94,6 +95,27 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         self.assertIn(': off (its driver says: [rescue_lm] '
                       'live_migrate_rescued is False), stock.',
                       result.details)
+
+    def test_nodes_that_cannot_take_evacuations_are_named(self):
+        self.assertEqual(upgradecheck.Code.SUCCESS, self._results()[
+            'Evacuation of rescued servers'].code)
+        # a capable node of the previous release: no evacuation key
+        self.start_compute('previous')
+        compute = self.computes['previous']
+        reported = compute.driver.get_available_resource
+
+        def previous_release(nodename):
+            resources = reported(nodename)
+            del resources['stats'][capability.STAT_EVACUATION]
+            return resources
+        compute.driver.get_available_resource = previous_release
+        compute.manager.update_available_resource(self.ctxt)
+        self.commands = status.UpgradeCommands()  # a new run
+        result = self._results()['Evacuation of rescued servers']
+        self.assertEqual(upgradecheck.Code.WARNING, result.code)
+        self.assertIn('1 of 2 capable compute nodes cannot take an '
+                      'evacuated rescued server (microversion 2.106): '
+                      'previous.', result.details)
 
     def test_trait_left_behind_by_a_downgraded_node_is_stale(self):
         rp = self.compute_rp_uuids['stock']

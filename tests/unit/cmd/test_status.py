@@ -51,7 +51,8 @@ class StatusCommandTest(test.NoDBTestCase):
         checks = {c['check']: c for c in
                   jsonutils.loads(r.stdout)['checks']}
         self.assertEqual(
-            ['API paste pipeline', 'Compute capability', 'Running API',
+            ['API paste pipeline', 'Compute capability',
+             'Evacuation of rescued servers', 'Running API',
              'Stale capability traits', 'nova internals'], sorted(checks))
         self.assertEqual(0, checks['API paste pipeline']['result'])
         self.assertEqual(1, checks['Running API']['result'])
