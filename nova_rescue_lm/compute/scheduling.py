@@ -33,6 +33,7 @@ from nova.compute import vm_states
 from nova.conductor import api as conductor_api
 
 from nova_rescue_lm import capability
+from nova_rescue_lm.virt import rescue_record
 
 
 def require_capable_destination(context, instance, request_spec,
@@ -72,9 +73,11 @@ class ComputeTaskAPI(conductor_api.ComputeTaskAPI):
                          preserve_ephemeral=False, host=None,
                          request_spec=None, reimage_boot_volume=False,
                          target_state=None):
-        # recreate: an evacuation (the only rebuild of a rescued server)
-        if (recreate and instance.vm_state == vm_states.RESCUED and
-                request_spec):
+        # recreate: an evacuation (the only rebuild of a rescued server, or
+        # of one put in ERROR while rescued, whose record says so)
+        if (recreate and request_spec and
+                (instance.vm_state == vm_states.RESCUED or
+                 rescue_record.read(instance))):
             request_spec = require_capable_destination(
                 context, instance, request_spec, evacuation=True)
         return super().rebuild_instance(

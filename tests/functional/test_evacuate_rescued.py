@@ -192,6 +192,25 @@ class TestEvacuateRescued(_EvacuateRescued):
         self.assertIn(capability.TRAIT, resp.body['badRequest']['message'])
         self._assert_nothing_changed(server)
 
+    def test_a_rescued_server_put_in_error_goes_to_a_capable_host(self):
+        """nova evacuates ERROR servers at any microversion; one whose
+        rescue record says it is still rescued goes where the rescue ends.
+        """
+        self.start_compute('stock', driver=base.STOCK_DRIVER)
+        self._start_previous_release()
+        server = self._rescued_with_data()
+        self._create_server(host='dest', networks='none')
+        self._power_loss()
+        instance = self._instance(server)
+        instance.vm_state = 'error'
+        instance.save()
+        self.assertEqual(200, self._evacuate(server).status)
+        self._wait_for_migration_status(server, ['done'])
+        # nova starts an evacuated server that was in ERROR
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('dest', self._host_of(server))
+        self._assert_rescue_ended_on_dest(server)
+
     def test_destination_on_the_previous_release_refused(self):
         self._start_previous_release()
         server = self._rescued_with_data()
