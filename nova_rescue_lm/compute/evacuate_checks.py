@@ -15,21 +15,17 @@
 allows only ACTIVE, STOPPED and ERROR servers. A rescued server must pass
 every other one (shares, extended resource requests, port accelerators,
 vTPM, accelerators) unchanged, so, as for live migration
-(:mod:`nova_rescue_lm.compute.live_migrate_checks`), the same decorators
-are applied in nova's order around nova's undecorated method, with the
-state check widened to RESCUED and the capability check just inside it.
+(:mod:`nova_rescue_lm.compute.rescued_stack`), the same decorators are
+applied in nova's order around nova's undecorated method, with the state
+check widened to RESCUED and the capability check just inside it.
 :func:`differences` holds this stack against the installed nova's.
 """
-
-import functools
-import inspect
 
 from nova.compute import api as compute_api
 from nova.compute import instance_actions
 from nova.compute import vm_states
 
-from nova_rescue_lm.compute import live_migrate_checks
-from nova_rescue_lm import nova_shape
+from nova_rescue_lm.compute import rescued_stack
 
 
 def nova_decorators(state_check):
@@ -60,33 +56,13 @@ def rescued_evacuate(capability_check):
     ``capability_check(api, context, instance, host)`` runs after every
     nova check and before the server's task state changes.
     """
-    def check_capability(func):
-        @functools.wraps(func)
-        def inner(self, context, instance, host, *args, **kwargs):
-            capability_check(self, context, instance, host)
-            return func(self, context, instance, host, *args, **kwargs)
-        return inner
-
-    body = inspect.unwrap(compute_api.API.evacuate)
-    return live_migrate_checks.apply(
-        nova_decorators(rescued_state_check()), check_capability(body))
-
-
-def expected_stack(stock):
-    """The stack :func:`rescued_evacuate` must build, given nova's."""
-    *outer, (state_name, state_args) = stock
-    return tuple(outer) + (
-        (state_name, dict(state_args, vm_state=[vm_states.RESCUED])),
-        ('rescued_evacuate.<locals>.check_capability.<locals>.inner', {}))
+    return rescued_stack.build(
+        compute_api.API.evacuate, nova_decorators(rescued_state_check()),
+        capability_check, 'host')
 
 
 def differences(stock=None):
     """What differs between the stack built here and nova's (``[]``)."""
-    stock = stock or compute_api.API.evacuate
-    built = rescued_evacuate(lambda *args: None)
-    found = nova_shape.compare_stack(
-        'the rescued evacuate', built,
-        expected_stack(nova_shape.stack(stock)))
-    if inspect.unwrap(built) is not inspect.unwrap(stock):
-        found.append('the rescued evacuate does not wrap nova\'s body')
-    return found
+    return rescued_stack.differences(
+        'evacuate', rescued_evacuate(lambda *args: None),
+        stock or compute_api.API.evacuate)

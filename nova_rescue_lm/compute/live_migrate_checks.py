@@ -21,19 +21,17 @@ method, with the state check widened to RESCUED and the capability check
 placed just inside it.
 
 Because this repeats nova's decorator list, :func:`differences` compares
-the stack built here with the installed ``live_migrate`` layer by layer, with
-every decorator's arguments; :mod:`nova_rescue_lm.nova_shape` switches the
-feature off when anything differs.
+the stack built here (:mod:`nova_rescue_lm.compute.rescued_stack`) with the
+installed ``live_migrate`` layer by layer, with every decorator's
+arguments; :mod:`nova_rescue_lm.nova_shape` switches the feature off when
+anything differs.
 """
-
-import functools
-import inspect
 
 from nova.compute import api as compute_api
 from nova.compute import instance_actions
 from nova.compute import vm_states
 
-from nova_rescue_lm import nova_shape
+from nova_rescue_lm.compute import rescued_stack
 
 
 def nova_decorators(state_check):
@@ -56,12 +54,6 @@ def nova_decorators(state_check):
     ]
 
 
-def apply(decorators, func):
-    for decorator in decorators:
-        func = decorator(func)
-    return func
-
-
 def rescued_state_check():
     return compute_api.check_instance_state(vm_state=[vm_states.RESCUED])
 
@@ -72,36 +64,14 @@ def rescued_live_migrate(capability_check):
     ``capability_check(api, context, instance, host_name)`` runs after every
     nova check and before the server's task state changes.
     """
-    def check_capability(func):
-        @functools.wraps(func)
-        def inner(self, context, instance, block_migration,
-                  disk_over_commit, host_name, *args, **kwargs):
-            capability_check(self, context, instance, host_name)
-            return func(self, context, instance, block_migration,
-                        disk_over_commit, host_name, *args, **kwargs)
-        return inner
-
-    body = inspect.unwrap(compute_api.API.live_migrate)
-    return apply(nova_decorators(rescued_state_check()),
-                 check_capability(body))
-
-
-def expected_stack(stock):
-    """The stack :func:`rescued_live_migrate` must build, given nova's."""
-    *outer, (state_name, state_args) = stock
-    return tuple(outer) + (
-        (state_name, dict(state_args, vm_state=[vm_states.RESCUED])),
-        ('rescued_live_migrate.<locals>.check_capability.<locals>.inner',
-         {}))
+    return rescued_stack.build(
+        compute_api.API.live_migrate,
+        nova_decorators(rescued_state_check()), capability_check,
+        'host_name')
 
 
 def differences(stock=None):
     """What differs between the stack built here and nova's (``[]``)."""
-    stock = stock or compute_api.API.live_migrate
-    built = rescued_live_migrate(lambda *args: None)
-    found = nova_shape.compare_stack(
-        'the rescued live_migrate', built,
-        expected_stack(nova_shape.stack(stock)))
-    if inspect.unwrap(built) is not inspect.unwrap(stock):
-        found.append('the rescued live_migrate does not wrap nova\'s body')
-    return found
+    return rescued_stack.differences(
+        'live_migrate', rescued_live_migrate(lambda *args: None),
+        stock or compute_api.API.live_migrate)

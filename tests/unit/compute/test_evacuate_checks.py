@@ -27,7 +27,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova_rescue_lm.capability import stats_marker as capability_marker
 from nova_rescue_lm.compute import capability
 from nova_rescue_lm.compute import evacuate_checks
-from nova_rescue_lm.compute import live_migrate_checks
+from nova_rescue_lm.compute import rescued_stack
 from nova_rescue_lm import exception
 from nova_rescue_lm import nova_shape
 from tests.unit import fakes
@@ -44,7 +44,7 @@ def stock_decorators():
 class StackShapeTest(test.NoDBTestCase):
 
     def _stock(self, decorators):
-        return live_migrate_checks.apply(
+        return rescued_stack.apply(
             decorators, inspect.unwrap(
                 compute_api.API.evacuate))
 

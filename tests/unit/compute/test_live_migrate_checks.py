@@ -23,6 +23,7 @@ from nova import exception as nova_exception
 from nova import test
 
 from nova_rescue_lm.compute import live_migrate_checks
+from nova_rescue_lm.compute import rescued_stack
 from nova_rescue_lm import nova_shape
 from tests.unit import fakes
 
@@ -37,7 +38,7 @@ def nova_decorators():
 
 
 def stack(decorators, func=BODY):
-    return live_migrate_checks.apply(decorators, func)
+    return rescued_stack.apply(decorators, func)
 
 
 def extra_layer(func):
