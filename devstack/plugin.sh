@@ -12,7 +12,7 @@
 #    under the License.
 #
 # devstack plugin for nova-rescue-lm: live migration of servers in RESCUE
-# state at compute API microversion 2.105, and evacuates them at 2.106
+# state at compute API microversion 2.105, and their evacuation at 2.106
 # (nova 34.0.0).
 #
 # What it does, by phase (see doc/source/contributor/devstack.rst):
