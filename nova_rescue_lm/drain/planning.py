@@ -313,7 +313,7 @@ def check_rescued(client, placement, host, target, entries, servers, say,
               else view.no_destination_reason(host))
     for entry in entries:
         node = servers[entry.id].get('OS-EXT-SRV-ATTR:hypervisor_hostname')
-        reason = (None if evacuate else view.source_reason(host, node)) or \
-            shared
+        reason = ((None if evacuate else view.source_reason(host, node)) or
+                  shared)
         if reason:
             entry.microversion, entry.reason = None, reason
