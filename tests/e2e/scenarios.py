@@ -1171,6 +1171,25 @@ def restore_host(host, killed):
         log('restoring %s: %s' % (host, e))
 
 
+def action_events_of(sid, name):
+    """{event: result} of server SID's newest instance action NAME."""
+    acts = [a for a in call('GET', '/servers/%s/os-instance-actions' % sid
+                            ).json()['instanceActions']
+            if a['action'] == name]
+    if not acts:
+        return {}
+    newest = max(acts, key=lambda a: a['start_time'])
+    d = call('GET', '/servers/%s/os-instance-actions/%s' % (
+        sid, newest['request_id'])).json()['instanceAction']
+    return {e['event']: e.get('result') for e in d.get('events', [])}
+
+
+#: The evacuate action's event that says what became of the root disk
+#: (doc/source/admin/evacuate.rst)
+ROOT_EVENTS = {'shared': 'compute_rescue_ended_root_disk_kept',
+               'block': 'compute_rescue_ended_root_disk_rebuilt_from_image'}
+
+
 def no_rescue_left(host, sid, dom):
     """No rescue record, rescue file or rescue device of SID on HOST."""
     rec = rescue_record(sid)
@@ -1206,10 +1225,14 @@ def evacuate_rescued(sc, mode, src='e2e-h1', dst='e2e-h2', host_arg=None):
     check(rec, 'the rescue is recorded in the database: %s' % rec)
     # (the console is read through the server's compute: before it dies)
     before = wait_tick(sid, 'rescue', st['rescue_boot'], 2)
+    known = {m['id'] for m in migrations(sid)}
+    r = evacuate(sc, sid, host_arg, '2.106')
+    check(r.status_code == 400 and 'still in use' in r.text, 'with %s up, '
+          'evacuate at 2.106 answers %s (want 400, nova\'s "still in use"): '
+          '%s' % (src, r.status_code, r.text[:200]))
     gone, killed = True, service_heartbeat(src)
     try:
         killed = power_loss(sc, src, dom)
-        known = {m['id'] for m in migrations(sid)}
         r = evacuate(sc, sid, host_arg, '2.105')
         check(r.status_code == 409, 'evacuate at 2.105 answers %s (want '
               '409, as nova): %s' % (r.status_code, r.text[:200]))
@@ -1221,9 +1244,17 @@ def evacuate_rescued(sc, mode, src='e2e-h1', dst='e2e-h2', host_arg=None):
         r = evacuate(sc, sid, host_arg, '2.106')
         check(r.status_code == 200, 'evacuate at 2.106 answers %s %s' % (
             r.status_code, r.text[:300]))
-        s = sc.timed('evacuation -> no task', wait, 'the evacuation to end',
-                     lambda: (lambda s: s if s['OS-EXT-STS:task_state'] is
-                              None else None)(server(sid)), 180, 1)
+
+        # (nova stops the server before it moves it to the new host and
+        # marks its evacuation record done, together: wait for both)
+        def ended():
+            s = server(sid)
+            evac = [m for m in migrations(sid) if m['id'] not in known and
+                    m['status'] in ('done', 'failed', 'error')]
+            if s['OS-EXT-STS:task_state'] is None and evac:
+                return s
+        s = sc.timed('evacuation -> done', wait, 'the evacuation to end',
+                     ended, 180, 1)
         check(s['status'] == 'SHUTOFF' and s['OS-EXT-SRV-ATTR:host'] == dst,
               'server SHUTOFF on %s (%s on %s; fault %s; failed events %s)'
               % (dst, s['status'], s['OS-EXT-SRV-ATTR:host'],
@@ -1239,6 +1270,11 @@ def evacuate_rescued(sc, mode, src='e2e-h1', dst='e2e-h2', host_arg=None):
             '(vm_state %s), its domain there shut off (%s)' % (
                 dst, s['OS-EXT-STS:vm_state'], domstate(dst, dom)))
         no_rescue_left(dst, sid, dom)
+        events = action_events_of(sid, 'evacuate')
+        check(events.get(ROOT_EVENTS[mode]) == 'Success' and not [
+            e for e in ROOT_EVENTS.values() if e != ROOT_EVENTS[mode] and
+            e in events], 'the evacuate action says what became of the '
+            'root disk: %s (events %s)' % (ROOT_EVENTS[mode], events))
         host_returns(sc, src, sid, dom, evac[0]['id'], killed)
         gone = False
     finally:
