@@ -55,7 +55,8 @@ rescue_lm.libvirt.LibvirtDriver on nova's fake libvirt connection. No
 OpenStack deployment, libvirt or network access is needed.
 
 Steps:
-  1. version document: maximum microversion 2.105; both computes carry
+  1. version document: the package's maximum microversion (2.106; 2.105
+     live-migrates rescued servers, 2.106 evacuates them); both computes carry
      the CUSTOM_COMPUTE_LIVE_MIGRATE_RESCUED trait in placement
   2. boot server demo-1 on compute-a
   3. rescue it (RESCUE on compute-a)
@@ -257,12 +258,12 @@ def build_demo_case(console, log, log_stream, log_level):
                 '(nova 34 alone: %s); GET /: v2.1 at %s'
                 % (doc['id'], doc['min_version'], doc['version'],
                    microversions.NOVA_MAX, root_max))
-            out.expect(doc['version'] == NEW_MICROVERSION,
+            out.expect(doc['version'] == microversions.MAX,
                        'expected max microversion %s in GET /v2.1/, got %s'
-                       % (NEW_MICROVERSION, doc['version']))
-            out.expect(root_max == NEW_MICROVERSION,
+                       % (microversions.MAX, doc['version']))
+            out.expect(root_max == microversions.MAX,
                        'expected v2.1 at %s in GET /, got %s'
-                       % (NEW_MICROVERSION, root_max))
+                       % (microversions.MAX, root_max))
             for host in (SOURCE, DEST):
                 out.expect(traits[host], 'resource provider %s lacks %s'
                            % (host, base.TRAIT))
