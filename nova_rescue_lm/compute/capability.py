@@ -99,6 +99,8 @@ def read_traits(context, nodes):
     One placement request per node, all in flight at once: the wait is the
     slowest round trip, not their sum.
     """
+    if not nodes:
+        return []
     try:
         client = report.report_client_singleton()
     except READ_ERRORS as e:
@@ -167,8 +169,7 @@ def _check(context, instance, source, host_name,
             nodes.extend(destination_nodes.lookup(context, host_name))
         except nova_exception.ComputeHostNotFound as e:
             unknown_host = e
-    for node, traits in zip(nodes, read_traits(context, nodes) if nodes
-                            else ()):
+    for node, traits in zip(nodes, read_traits(context, nodes)):
         why = why_not_capable(context, instance, node, traits, unproven)
         if why:
             error = (exception.SourceNodeNotCapable if node is source
