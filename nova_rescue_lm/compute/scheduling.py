@@ -76,8 +76,7 @@ class ComputeTaskAPI(conductor_api.ComputeTaskAPI):
         # recreate: an evacuation (the only rebuild of a rescued server, or
         # of one put in ERROR while rescued, whose record says so)
         if (recreate and request_spec and
-                (instance.vm_state == vm_states.RESCUED or
-                 rescue_record.read(instance))):
+                rescue_record.in_rescue(instance)):
             request_spec = require_capable_destination(
                 context, instance, request_spec, evacuation=True)
         return super().rebuild_instance(

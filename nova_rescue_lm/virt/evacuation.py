@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """A rescued server rebuilt on another host by an evacuation (2.106).
 
 The rescue ends there: nova rebuilds the server's own domain, and the
@@ -20,7 +21,6 @@ action (``openstack server event show``), by its name.
 """
 
 from nova.compute import task_states
-from nova.compute import vm_states
 from nova import objects
 from oslo_log import log as logging
 
@@ -41,8 +41,7 @@ def ends_rescue(instance):
     rescued and then rebuilt).
     """
     return (instance.task_state == task_states.REBUILD_SPAWNING and
-            (instance.vm_state == vm_states.RESCUED or
-             bool(rescue_record.read(instance))))
+            rescue_record.in_rescue(instance))
 
 
 def record(context, instance, host, root_kept):

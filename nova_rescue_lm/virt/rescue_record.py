@@ -19,6 +19,8 @@ The keys deliberately do not start with ``image_`` (nova turns those into
 (``virt/libvirt/rescue_record.py``, ``virt/xenapi/rescue_record.py``).
 """
 
+from nova.compute import vm_states
+
 PREFIX = 'rescue_lm_'
 IMAGE = PREFIX + 'image_ref'
 KERNEL = PREFIX + 'kernel_id'
@@ -35,6 +37,13 @@ def read(instance):
     """The recorded values (possibly empty: rescued before installation)."""
     return {key: value for key, value in instance.system_metadata.items()
             if key.startswith(PREFIX)}
+
+
+def in_rescue(instance):
+    """True while ``instance`` is rescued: by its state, or by its record
+    (a server put in ERROR while rescued).
+    """
+    return instance.vm_state == vm_states.RESCUED or bool(read(instance))
 
 
 def clear(instance):
