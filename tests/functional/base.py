@@ -108,6 +108,32 @@ class RescueLiveMigrationTestBase(
                 if time.monotonic() > deadline:
                     raise
 
+    # hosts an operator loses or upgrades
+
+    def _power_loss(self, host):
+        """``host`` fails: its nova-compute stops and the operator forces
+        its service down, as before an evacuation.
+        """
+        self.computes[host].stop()
+        [service] = self.api.get_services(host=host, binary='nova-compute')
+        self.api.put_service(service['id'], {'forced_down': True})
+
+    def _start_previous_release(self, host='previous'):
+        """A compute on the package's previous release (0.1), as during a
+        rolling upgrade: capable of 2.105, but its rebuild would not end a
+        rescue, so its stats lack the evacuation key.
+        """
+        self.start_compute(host)
+        compute = self.computes[host]
+        reported = compute.driver.get_available_resource
+
+        def previous_release(nodename):
+            resources = reported(nodename)
+            del resources['stats'][capability.STAT_EVACUATION]
+            return resources
+        compute.driver.get_available_resource = previous_release
+        compute.manager.update_available_resource(self.ctxt)
+
     # helpers that read what a user (or operator) sees
 
     def _host_of(self, server):

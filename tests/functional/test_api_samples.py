@@ -80,20 +80,14 @@ class TestApiSamples(base.RescueLiveMigrationTestBase):
         self._wait_for_migration_status(self.server, ['completed'])
         self.assertEqual('compute-8', self._host_of(self.server))
 
-    def _power_loss(self):
-        self.computes['compute-6'].stop()
-        [service] = self.api.get_services(host='compute-6',
-                                          binary='nova-compute')
-        self.api.put_service(service['id'], {'forced_down': True})
-
     def test_evacuate_incapable_destination_400(self):
-        self._power_loss()
+        self._power_loss('compute-6')
         resp = self._action('evacuate-server-rescued-req.json', '2.106')
         self.assertEqual(400, resp.status_int)
         self._assert_sample('evacuate-server-rescued-400-resp.json', resp)
 
     def test_evacuate_below_2_106_409(self):
-        self._power_loss()
+        self._power_loss('compute-6')
         resp = self._action('evacuate-server-rescued-req.json', '2.105')
         self.assertEqual(409, resp.status_int)
         [uuid] = UUID.findall(jsonutils.dumps(sample(
@@ -102,7 +96,7 @@ class TestApiSamples(base.RescueLiveMigrationTestBase):
                             resp, uuid=uuid)
 
     def test_evacuate_no_host_200(self):
-        self._power_loss()
+        self._power_loss('compute-6')
         resp = self._action('evacuate-server-rescued-no-host-req.json',
                             '2.106')
         self.assertEqual(200, resp.status_int, resp.body)

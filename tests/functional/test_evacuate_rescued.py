@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """Evacuation of a rescued server at 2.106 through nova's real services.
 
 Real disk files per host (:mod:`tests.functional.block_base`): without
@@ -44,28 +45,6 @@ class _EvacuateRescued(block_base.BlockMigrationTestBase):
         root = os.path.join(self.instance_dir('src', server), 'disk')
         block_base.guest_write(root, *ROOT_WRITE)
         return server
-
-    def _start_previous_release(self, host='previous'):
-        """A compute on the package's previous release (0.1), as during a
-        rolling upgrade: capable of 2.105, but its rebuild would not end a
-        rescue, so its stats lack the evacuation key.
-        """
-        self.start_compute(host)
-        compute = self.computes[host]
-        driver = compute.driver
-        reported = driver.get_available_resource
-
-        def previous_release(nodename):
-            resources = reported(nodename)
-            del resources['stats'][capability.STAT_EVACUATION]
-            return resources
-        driver.get_available_resource = previous_release
-        compute.manager.update_available_resource(self.ctxt)
-
-    def _power_loss(self, host='src'):
-        self.computes[host].stop()
-        [service] = self.api.get_services(host=host, binary='nova-compute')
-        self.api.put_service(service['id'], {'forced_down': True})
 
     def _evacuate(self, server, host=None, **kwargs):
         body = {'evacuate': {'host': host} if host else {}}
@@ -126,7 +105,7 @@ class TestEvacuateRescued(_EvacuateRescued):
 
     def test_409_below_2_106_byte_for_byte_as_stock_nova(self):
         server = self._rescued_with_data()
-        self._power_loss()
+        self._power_loss('src')
         path = '/servers/%s/action' % server['id']
         for version in ('2.105', '2.104', '2.95'):
             body = {'evacuate': {'host': 'dest'}}
@@ -142,7 +121,7 @@ class TestEvacuateRescued(_EvacuateRescued):
     def test_evacuate_rebuilds_the_root_from_the_image(self):
         server = self._rescued_with_data()
         before = self._request_spec(server).flavor.extra_specs
-        self._power_loss()
+        self._power_loss('src')
         server = self._evacuated(server, host='dest')
 
         self._assert_rescue_ended_on_dest(server)
@@ -174,7 +153,7 @@ class TestEvacuateRescued(_EvacuateRescued):
         # The other computes have more free RAM: nova's weighers would
         # choose one of them.
         self._create_server(host='dest', networks='none')
-        self._power_loss()
+        self._power_loss('src')
         self._evacuated(server)
         self._assert_rescue_ended_on_dest(server)
         for host in ('stock', 'previous'):
@@ -184,7 +163,7 @@ class TestEvacuateRescued(_EvacuateRescued):
     def test_destination_without_the_capability_refused(self):
         self.start_compute('stock', driver=base.STOCK_DRIVER)
         server = self._rescued_with_data()
-        self._power_loss()
+        self._power_loss('src')
         resp = self._evacuate(server, host='stock',
                               check_response_status=[400])
         self.assertIn('cannot take rescued servers',
@@ -200,7 +179,7 @@ class TestEvacuateRescued(_EvacuateRescued):
         self._start_previous_release()
         server = self._rescued_with_data()
         self._create_server(host='dest', networks='none')
-        self._power_loss()
+        self._power_loss('src')
         instance = self._instance(server)
         instance.vm_state = 'error'
         instance.save()
@@ -214,7 +193,7 @@ class TestEvacuateRescued(_EvacuateRescued):
     def test_destination_on_the_previous_release_refused(self):
         self._start_previous_release()
         server = self._rescued_with_data()
-        self._power_loss()
+        self._power_loss('src')
         resp = self._evacuate(server, host='previous',
                               check_response_status=[400])
         self.assertIn('does not end a rescue',
@@ -242,7 +221,7 @@ class TestEvacuateRescuedSharedStorage(_EvacuateRescued):
         server = self._rescued_with_data()
         shared = self.instance_dir('src', server)
         self.assertTrue(os.path.exists(os.path.join(shared, 'disk.rescue')))
-        self._power_loss()
+        self._power_loss('src')
         server = self._evacuated(server)
 
         self._assert_rescue_ended_on_dest(server)

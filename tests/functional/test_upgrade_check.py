@@ -100,16 +100,7 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
         self.assertEqual(upgradecheck.Code.SUCCESS, self._results()[
             'Evacuation of rescued servers'].code)
         # a capable node of the previous release: no evacuation key
-        self.start_compute('previous')
-        compute = self.computes['previous']
-        reported = compute.driver.get_available_resource
-
-        def previous_release(nodename):
-            resources = reported(nodename)
-            del resources['stats'][capability.STAT_EVACUATION]
-            return resources
-        compute.driver.get_available_resource = previous_release
-        compute.manager.update_available_resource(self.ctxt)
+        self._start_previous_release()
         self.commands = status.UpgradeCommands()  # a new run
         result = self._results()['Evacuation of rescued servers']
         self.assertEqual(upgradecheck.Code.WARNING, result.code)
