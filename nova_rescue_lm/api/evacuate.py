@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """The evacuate action, accepting rescued servers from 2.106 on."""
 
 from nova.api.openstack import api_version_request

@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """nova's evacuate checks, re-applied for servers in RESCUE state.
 
 ``nova.compute.api.API.evacuate`` carries six decorators; the innermost

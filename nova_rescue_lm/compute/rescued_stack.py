@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """nova's checks of an operation, re-applied to servers in RESCUE state.
 
 The operations the package opens to rescued servers (live migration at

@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """The README's main job, ``tox -e demo``, as a user runs it.
 
 ``tools/demo.py`` runs nova's services in its own process; it is started

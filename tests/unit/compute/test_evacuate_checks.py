@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """The rescued evacuate keeps nova's checks; only the destination is
 asked about the capability, and only when the source is really down.
 """

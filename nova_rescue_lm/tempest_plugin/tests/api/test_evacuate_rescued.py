@@ -9,6 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
+
 """Evacuation of rescued servers, the part a cloud can test in place.
 
 Evacuating needs a host that is down; tempest cannot power one off, so
