@@ -21,6 +21,7 @@ import os
 
 import fixtures
 from nova.tests import fixtures as nova_fixtures
+from nova.virt import images
 from oslo_concurrency import processutils
 
 from tests.functional import block_base
@@ -169,7 +170,23 @@ class _Scenarios(block_base.BlockMigrationTestBase):
         self.assertEqual({'disk.config', 'disk.config.rescue'},
                          {n for n in snapshot if not n.startswith('head:')})
 
-        server = self._migrate(server)
+        asked = []
+
+        def qemu_img_info(path, format=None):
+            asked.append(path)
+            return real_qemu_img_info(path, format)
+
+        real_qemu_img_info = images.qemu_img_info
+        with fixtures.MonkeyPatch('nova.virt.images.qemu_img_info',
+                                  qemu_img_info):
+            server = self._migrate(server)
+        # nova runs qemu-img for the disks the rescue domain attaches; the
+        # package reads the headers of the qcow2 disks it does not attach.
+        on_source = {os.path.basename(path) for path in asked
+                     if path.startswith(self.instances_root('src'))}
+        if self.images_type == 'qcow2':
+            self.assertIn('disk.rescue', on_source)
+        self.assertEqual(set(), on_source & {'disk.eph0', 'disk.swap'})
         migration = self.migrations[-1]
         # The root (vdb in a legacy rescue domain) is mirrored, the
         # read-only config drive is not (it was copied beforehand).

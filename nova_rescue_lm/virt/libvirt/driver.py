@@ -50,6 +50,7 @@ from nova_rescue_lm.virt.libvirt import interrupted
 from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
+from nova_rescue_lm.virt.libvirt import qcow2_header
 from nova_rescue_lm.virt.libvirt import rescue_disks
 from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
 from nova_rescue_lm.virt import rescue_record
@@ -325,14 +326,25 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             super()._get_instance_disk_info(instance, block_device_info),
             xml)
         if rescue_disks.is_legacy_domain(config):
-            missing = rescue_disks.missing_disk_files(instance, config)
-            disk_info += rescue_disks.mark_copy(
-                self._get_instance_disk_info_from_config(
-                    rescue_disks.synthetic_config(
-                        [(path, self._disk_file_format(instance, path))
-                         for path in missing]),
-                    None))
+            for path in rescue_disks.missing_disk_files(instance, config):
+                disk_info += rescue_disks.mark_copy(
+                    self._describe_unattached(instance, path))
         return rescue_disks.describe_generated_bases(disk_info)
+
+    def _describe_unattached(self, instance, path):
+        """Disk info of a file the rescue domain does not attach.
+
+        A plain qcow2 is described from its header (no ``qemu-img`` run);
+        anything else by nova's reader, through a domain config holding
+        only that file.
+        """
+        driver_format = self._disk_file_format(instance, path)
+        described = (qcow2_header.describe(path)
+                     if driver_format == 'qcow2' else None)
+        if described:
+            return [described]
+        return self._get_instance_disk_info_from_config(
+            rescue_disks.synthetic_config([(path, driver_format)]), None)
 
     def _disk_file_format(self, instance, path):
         name = os.path.basename(path)

@@ -44,7 +44,6 @@ import glob
 import itertools
 import os
 import shutil
-import struct
 
 from lxml import etree
 from nova.compute import task_states
@@ -62,6 +61,7 @@ from oslo_log import log as logging
 from oslo_utils import fileutils
 
 from nova_rescue_lm.i18n import _
+from nova_rescue_lm.virt.libvirt import qcow2_header
 from nova_rescue_lm.virt.libvirt import rescue_record as libvirt_rescue
 from nova_rescue_lm.virt.libvirt import sparse_transfer
 from nova_rescue_lm.virt import rescue_record
@@ -331,20 +331,11 @@ def describe_generated_bases(disk_info):
 def _qcow2_backing(path):
     """The backing file a qcow2 header names, or None.
 
-    Read from the header (the format's fixed fields: magic, version, then
-    the name's offset and length) rather than with another ``qemu-img
-    info``, which nova has just run for the same disk.
+    Read from the header (:mod:`qcow2_header`) rather than with another
+    ``qemu-img info``, which nova has just run for the same disk.
     """
-    with open(path, 'rb') as f:
-        header = f.read(20)
-        if len(header) < 20 or header[:4] != b'QFI\xfb':
-            return None
-        offset, length = struct.unpack('>QI', header[8:20])
-        if not offset or not length:
-            return None
-        f.seek(offset)
-        name = f.read(length).decode('utf-8')
-    return os.path.join(os.path.dirname(path), name)
+    header = qcow2_header.read(path)
+    return header[1] if header else None
 
 
 def _base_dir():
