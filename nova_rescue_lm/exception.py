@@ -50,7 +50,20 @@ class CapabilityUnknown(webob.exc.HTTPConflict):
     """
 
     def __init__(self, node):
-        super().__init__(explanation=_(
-            "Could not read the traits of compute node%(node)s from the "
-            "placement service, so live migration of this rescued server "
-            "cannot be checked. Try again later.") % {'node': node})
+        super().__init__(explanation=self._explanation() % {'node': node})
+
+    @staticmethod
+    def _explanation():
+        return _("Could not read the traits of compute node%(node)s from "
+                 "the placement service, so live migration of this rescued "
+                 "server cannot be checked. Try again later.")
+
+
+class EvacuationCapabilityUnknown(CapabilityUnknown):
+    """:class:`CapabilityUnknown` for an evacuation (2.106)."""
+
+    @staticmethod
+    def _explanation():
+        return _("Could not read the traits of compute node%(node)s from "
+                 "the placement service, so evacuation of this rescued "
+                 "server cannot be checked. Try again later.")

@@ -116,15 +116,16 @@ def read_traits(context, nodes):
 
 
 def why_not_capable(context, instance, node, traits,
-                    unproven=capability.unproven):
+                    unproven=capability.unproven,
+                    unknown=exception.CapabilityUnknown):
     """Why ``node`` with ``traits`` (as :func:`read_traits` gave them)
-    cannot take part, or None; 409 if its traits could not be read.
+    cannot take part, or None; ``unknown`` (409) if its traits could not be
+    read.
     """
     if isinstance(traits, Exception):
         LOG.warning('Cannot read the traits of compute node %s: %s',
                     node.hypervisor_hostname, traits, instance=instance)
-        raise exception.CapabilityUnknown(
-            node=_node_label(context, instance, node))
+        raise unknown(node=_node_label(context, instance, node))
     return unproven(traits, node.stats)
 
 
@@ -157,12 +158,14 @@ def check_destination(api, context, instance, host_name):
     if not api.servicegroup_api.service_is_up(service):
         _check(context, instance, None, host_name,
                exception.EvacuationDestinationNotCapable,
-               capability.unproven_for_evacuation)
+               capability.unproven_for_evacuation,
+               exception.EvacuationCapabilityUnknown)
 
 
 def _check(context, instance, source, host_name,
            destination_error=exception.DestinationNodeNotCapable,
-           unproven=capability.unproven):
+           unproven=capability.unproven,
+           unknown=exception.CapabilityUnknown):
     nodes, unknown_host = [source] if source else [], None
     if host_name:
         try:
@@ -170,7 +173,8 @@ def _check(context, instance, source, host_name,
         except nova_exception.ComputeHostNotFound as e:
             unknown_host = e
     for node, traits in zip(nodes, read_traits(context, nodes)):
-        why = why_not_capable(context, instance, node, traits, unproven)
+        why = why_not_capable(context, instance, node, traits, unproven,
+                              unknown)
         if why:
             error = (exception.SourceNodeNotCapable if node is source
                      else destination_error)

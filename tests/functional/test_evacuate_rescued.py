@@ -19,8 +19,11 @@ operator forces its service down, as before any evacuation.
 """
 
 import os
+from unittest import mock
 
+from keystoneauth1 import exceptions as ks_exc
 from nova import exception as nova_exception
+from nova.scheduler.client import report
 
 from nova_rescue_lm import capability
 from nova_rescue_lm.virt import evacuation
@@ -169,6 +172,20 @@ class TestEvacuateRescued(_EvacuateRescued):
         self.assertIn('cannot take rescued servers',
                       resp.body['badRequest']['message'])
         self.assertIn(capability.TRAIT, resp.body['badRequest']['message'])
+        self._assert_nothing_changed(server)
+
+    def test_placement_unable_to_answer_gives_409(self):
+        server = self._rescued_with_data()
+        self._power_loss('src')
+        with mock.patch.object(
+                report.SchedulerReportClient, 'get_provider_traits',
+                side_effect=ks_exc.ConnectFailure('placement is down')):
+            resp = self._evacuate(server, host='dest',
+                                  check_response_status=[409])
+        self.assertIn('Could not read the traits of compute node dest from '
+                      'the placement service, so evacuation of this rescued '
+                      'server cannot be checked',
+                      resp.body['conflictingRequest']['message'])
         self._assert_nothing_changed(server)
 
     def test_a_rescued_server_put_in_error_goes_to_a_capable_host(self):
