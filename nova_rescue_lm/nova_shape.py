@@ -304,8 +304,9 @@ def _checked(part, differences):
     """:func:`_inspect`, logged once when anything differs."""
     found = _inspect(differences)
     if found:
-        LOG.error('nova-rescue-lm: live migration of rescued servers is '
-                  'switched off in %(part)s: the installed nova %(nova)s '
+        LOG.error('nova-rescue-lm: live migration and evacuation of '
+                  'rescued servers are switched off in %(part)s: the '
+                  'installed nova %(nova)s '
                   'differs from what the package relies on: %(found)s',
                   {'part': part, 'nova': release.installed_nova_release(),
                    'found': '; '.join(found)})

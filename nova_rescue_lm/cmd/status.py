@@ -158,7 +158,8 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
                 % found)
         return _result(upgradecheck.Code.FAILURE, _(
             'nova %(found)s differs from what nova-rescue-lm relies on, so '
-            'live migration of rescued servers is switched off (nova-api '
+            'live migration and evacuation of rescued servers are switched '
+            'off (nova-api '
             'serves nova\'s own behaviour, computes report no capability): '
             '%(differences)s. Install the nova-rescue-lm release made for '
             'your nova.') % {'found': found,

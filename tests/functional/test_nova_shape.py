@@ -90,7 +90,9 @@ class TestNovaShape(base.RescueLiveMigrationTestBase):
         self.assertEqual(409, resp.status_int, resp.body)
         self.assertIn('in vm_state rescued', resp.text)
         log = self.stdlog.logger.output
-        self.assertEqual(1, log.count('switched off in nova-api'))
+        self.assertEqual(1, log.count(
+            'live migration and evacuation of rescued servers are switched '
+            'off in nova-api'))
         self.assertIn('MigrateServerController._migrate_live(self, req, id, '
                       'body, new_argument=None)', log)
         self.api.microversion = '2.104'  # all this API offers now

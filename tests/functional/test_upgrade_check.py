@@ -257,7 +257,8 @@ class TestUpgradeCheck(base.RescueLiveMigrationTestBase):
             result = self._results()['nova internals']
             overall = self.commands.check()
         self.assertEqual(upgradecheck.Code.FAILURE, result.code)
-        self.assertIn('live migration of rescued servers is switched off',
+        self.assertIn('live migration and evacuation of rescued servers are '
+                      'switched off',
                       result.details)
         self.assertIn('libvirt driver: LibvirtDriver._live_migration(',
                       result.details)

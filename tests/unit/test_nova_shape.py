@@ -112,7 +112,8 @@ class ChangedNovaTest(test.NoDBTestCase):
         self.assertEqual(1, len(found), found)
         self.assertIn('LibvirtDriver._hard_reboot(', found[0])
         self.assertIn('new_argument=None', found[0])
-        self.assertIn('live migration of rescued servers is switched off '
+        self.assertIn('live migration and evacuation of rescued servers are '
+                      'switched off '
                       'in the libvirt driver', self.stdlog.logger.output)
         self.assertEqual([], nova_shape.api_differences())
 
