@@ -57,6 +57,15 @@ STAT_EVACUATION = 'rescue_lm_ends_rescue_on_evacuation'
 STAT_EVACUATION_EXTRA_SPEC = 'capabilities:stats:' + STAT_EVACUATION
 
 
+def option_refusal(conf):
+    """Why ``[rescue_lm] live_migrate_rescued`` keeps the capability off, or
+    None: what every driver of the package reports first.
+    """
+    if not conf.rescue_lm.live_migrate_rescued:
+        return _('[rescue_lm] live_migrate_rescued is False')
+    return None
+
+
 def stats_marker(capable, reason=None, evacuation=False):
     """The ``stats`` entries a driver of this package reports: the marker,
     why the capability is off when the driver knows, and whether it takes

@@ -84,14 +84,12 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         self.switched_off = bool(nova_shape.libvirt_differences())
         super().__init__(*args, **kwargs)
         #: why the capability is off (reported in ComputeNode.stats), or None
-        self.not_capable = None
-        if not CONF.rescue_lm.live_migrate_rescued:
-            self.not_capable = _('[rescue_lm] live_migrate_rescued is False')
-        elif self.switched_off:
+        self.not_capable = capability.option_refusal(CONF)
+        if not self.not_capable and self.switched_off:
             self.not_capable = _('the installed nova differs from what '
                                  'nova-rescue-lm relies on (see the log of '
                                  'nova-compute\'s start)')
-        else:
+        elif not self.not_capable:
             self.not_capable = migration_checks.host_refusal()
             if self.not_capable:
                 LOG.warning('Live migration of rescued servers is disabled '

@@ -45,8 +45,9 @@ LOG = logging.getLogger(__name__)
 
 def _why_not_capable():
     """Why this compute cannot live-migrate rescued servers, or None."""
-    if not CONF.rescue_lm.live_migrate_rescued:
-        return _('[rescue_lm] live_migrate_rescued is False')
+    refusal = capability.option_refusal(CONF)
+    if refusal:
+        return refusal
     if CONF.compute.live_migration_wait_for_vif_plug:
         # nova's default. The destination's pre_live_migration then makes
         # the source wait for neutron's network-vif-plugged events before
