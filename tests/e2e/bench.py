@@ -33,7 +33,9 @@ socket). Sections, each a JSON line in FILE (run.sh's result format, plus
   migration the destination's ephemeral and swap bases are removed, as on
   a host that never ran such a server (nova runs mkfs there for the ACTIVE
   server, the package copies the source's base for the RESCUED one); wall
-  time and downtime ratios, and how the wall time grows with the size;
+  time and downtime ratios, how the wall time grows with the size, and
+  where a RESCUED migration spends more than an ACTIVE one (the mean time
+  of each phase, from the compute logs: tools/bench/phases.py);
 * unrescue (first mode only): the package's unrescue (hard reboot rebuilt
   from the database) on e2e-h1 against nova's stock driver's
   ``unrescue.xml`` unrescue on e2e-h3, interleaved;
@@ -52,6 +54,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -63,6 +66,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.join(REPO, 'tools', 'bench'))
 
+import phases  # noqa: E402
 import report  # noqa: E402
 import scenarios as e2e  # noqa: E402
 from scenarios import action  # noqa: E402
@@ -149,6 +153,8 @@ def live_migrate(sid, dst, block, version, role, bootid):
     guest_still_running(sid, role, bootid, n_before)
     sample = {
         'wall': wall, 'api': api, 'status': s['status'],
+        'request_id': r.headers.get('x-openstack-request-id'),
+        'answered': t0 + api,
         'job_ms': job.get('Time elapsed'),
         'downtime_ms': job.get('Total downtime'),
         'data_bytes': job.get('Data processed'),
@@ -560,6 +566,40 @@ def section_block(sec):
                         m['active']['wall'], m['active']['job'])
                     for gib, m in sorted(medians.items())),
                 details=medians))
+    sec.figures.append(phase_figure(sec.raw['configs']))
+
+
+def phase_figure(configs):
+    """Where a RESCUED block migration spends more than an ACTIVE one:
+    the mean of each phase (:mod:`phases`, from the compute logs) over
+    every block migration of the section, and their difference.
+    """
+    logs = [os.path.join(e2e.STATE, 'log', 'nova-compute-%s.log' %
+                         host.replace('e2e-', '')) for host in (H1, H2)]
+    means = {}
+    for kind in ('rescued', 'active'):
+        found = phases.phases(logs, [s for samples in configs.values()
+                                     for s in samples[kind]])
+        means[kind] = {phase: statistics.mean([d[phase] for d in found])
+                       for phase, _message in phases.MARKS} if found else {}
+        means[kind]['n'] = len(found)
+    if not means['rescued'] or not means['active']:
+        return report.skipped(
+            'bed.block_phases', 'Block migration on the bed: where the '
+            'time goes', 'the compute logs name no complete migration')
+    extra = {phase: means['rescued'][phase] - means['active'][phase]
+             for phase, _message in phases.MARKS}
+    return report.figure(
+        'bed.block_phases',
+        'Block migration on the bed: RESCUED minus ACTIVE, sum of the '
+        'mean phase times from the compute logs (202 to the end of '
+        'post-migration)', sum(extra.values()), unit='s',
+        goal='context (no goal)',
+        spread='; '.join('%s %+.0f ms (rescued %.0f, active %.0f)' % (
+            phase, extra[phase] * 1e3, means['rescued'][phase] * 1e3,
+            means['active'][phase] * 1e3) for phase, _m in phases.MARKS) +
+        '; n %d / %d' % (means['rescued']['n'], means['active']['n']),
+        details={'means': means, 'extra': extra})
 
 
 def _stock_host_up():
