@@ -306,8 +306,8 @@ def _checked(part, differences):
     if found:
         LOG.error('nova-rescue-lm: live migration and evacuation of '
                   'rescued servers are switched off in %(part)s: the '
-                  'installed nova %(nova)s '
-                  'differs from what the package relies on: %(found)s',
+                  'installed nova %(nova)s differs from what the package '
+                  'relies on: %(found)s',
                   {'part': part, 'nova': release.installed_nova_release(),
                    'found': '; '.join(found)})
     return found

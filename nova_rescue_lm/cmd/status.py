@@ -159,10 +159,9 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
         return _result(upgradecheck.Code.FAILURE, _(
             'nova %(found)s differs from what nova-rescue-lm relies on, so '
             'live migration and evacuation of rescued servers are switched '
-            'off (nova-api '
-            'serves nova\'s own behaviour, computes report no capability): '
-            '%(differences)s. Install the nova-rescue-lm release made for '
-            'your nova.') % {'found': found,
+            'off (nova-api serves nova\'s own behaviour, computes report no '
+            'capability): %(differences)s. Install the nova-rescue-lm '
+            'release made for your nova.') % {'found': found,
                              'differences': '; '.join(differences)})
 
     def _check_api_paste(self):
