@@ -33,7 +33,8 @@ socket). Sections, each a JSON line in FILE (run.sh's result format, plus
   migration the destination's ephemeral and swap bases are removed, as on
   a host that never ran such a server (nova runs mkfs there for the ACTIVE
   server, the package copies the source's base for the RESCUED one); wall
-  time and downtime ratios, how the wall time grows with the size, and
+  time and downtime ratios, each configuration alone and all pooled, how
+  the wall time grows with the size, and
   where a RESCUED migration spends more than an ACTIVE one (the mean time
   of each phase, from the compute logs: tools/bench/phases.py);
 * unrescue (first mode only): the package's unrescue (hard reboot rebuilt
@@ -566,7 +567,25 @@ def section_block(sec):
                         m['active']['wall'], m['active']['job'])
                     for gib, m in sorted(medians.items())),
                 details=medians))
-    sec.figures.append(phase_figure(sec.raw['configs']))
+    configs = sec.raw['configs']
+    if len(configs) > 1:
+        for name, unit, fmt in (('wall', 's', '%.2f'),
+                                ('downtime_ms', 'ms', '%.0f')):
+            sec.figures.append(_ratio(
+                'bed.block_pooled.%s' % name.split('_')[0],
+                'Block migration on the bed, every configuration above '
+                'pooled: %s, RESCUED / ACTIVE' % (
+                    'wall time' if name == 'wall' else
+                    'guest downtime (libvirt)'),
+                _pooled(configs, 'rescued', name),
+                _pooled(configs, 'active', name), None, unit, fmt=fmt))
+            sec.figures[-1]['goal'] = 'context (no goal)'
+    sec.figures.append(phase_figure(configs))
+
+
+def _pooled(configs, kind, name):
+    return [s[name] if s[name] is not None else 0
+            for samples in configs.values() for s in samples[kind]]
 
 
 def phase_figure(configs):
