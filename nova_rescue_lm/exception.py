@@ -49,21 +49,17 @@ class CapabilityUnknown(webob.exc.HTTPConflict):
     unchanged and turns anything else into a 500.
     """
 
-    def __init__(self, node):
-        super().__init__(explanation=self._explanation() % {'node': node})
+    msg_fmt = _("Could not read the traits of compute node%(node)s from the "
+                "placement service, so live migration of this rescued server "
+                "cannot be checked. Try again later.")
 
-    @staticmethod
-    def _explanation():
-        return _("Could not read the traits of compute node%(node)s from "
-                 "the placement service, so live migration of this rescued "
-                 "server cannot be checked. Try again later.")
+    def __init__(self, node):
+        super().__init__(explanation=self.msg_fmt % {'node': node})
 
 
 class EvacuationCapabilityUnknown(CapabilityUnknown):
     """:class:`CapabilityUnknown` for an evacuation (2.106)."""
 
-    @staticmethod
-    def _explanation():
-        return _("Could not read the traits of compute node%(node)s from "
-                 "the placement service, so evacuation of this rescued "
-                 "server cannot be checked. Try again later.")
+    msg_fmt = _("Could not read the traits of compute node%(node)s from the "
+                "placement service, so evacuation of this rescued server "
+                "cannot be checked. Try again later.")
