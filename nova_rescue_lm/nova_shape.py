@@ -164,9 +164,13 @@ COMPUTE_MANAGER = {
 }
 
 #: ``nova.virt.libvirt.guest.Guest``: the subclass keeps ``_domain`` and
-#: overrides ``migrate``.
+#: overrides ``migrate``; the driver reads a domain's job and state after a
+#: migration or a process that was cut.
 LIBVIRT_GUEST = {
     '__init__': '(self, domain)',
+    'get_job_info': '(self)',
+    'get_power_state': '(self, host)',
+    'is_active': '(self)',
     'migrate': ('(self, destination, migrate_uri=None, migrate_disks=None, '
                 'destination_xml=None, flags=0, bandwidth=0, parallel=0)'),
 }

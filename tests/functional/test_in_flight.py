@@ -138,7 +138,7 @@ class TestNoCapableDestination(base.RescueLiveMigrationTestBase):
         self.assertEqual([], self.migrations)
 
 
-class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
+class _Interrupted(base.RescueLiveMigrationTestBase):
     """A migration that dies midway, the way real libvirt reports it: the
     job ends (cancelled or failed) and the migrate call raises.
     """
@@ -204,6 +204,9 @@ class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
             self.ctxt, server['id'])
         self.assertIn(self.error.split(':')[0], fault.message)
 
+
+class TestInterruptedMigration(_Interrupted):
+
     def test_aborted_migration_leaves_server_rescued_on_source(self):
         server = self._rescue_server(
             self._create_server(host='src', networks='none'))
@@ -229,3 +232,93 @@ class TestInterruptedMigration(base.RescueLiveMigrationTestBase):
         server = self._wait_for_server_parameter(
             server, {'status': 'ERROR', 'OS-EXT-SRV-ATTR:host': 'src'},
             wait_for_fault_key=False)
+
+
+class TestLostMonitor(_Interrupted):
+    """nova's monitor gives up when libvirt's job statistics time out on
+    the domain's state-change lock, which the migrate call holds while the
+    migration network is cut; the migrate call ends on its own later
+    (libvirt's keepalive), as seen on real hosts.
+    """
+    LOCK = ('Timed out during operation: cannot acquire state change lock '
+            '(held by monitor=remoteDispatchDomainMigratePerform3Params)')
+
+    def setUp(self):
+        super().setUp()
+        self.locked = threading.Event()
+        #: what libvirt leaves of the source domain when its call ends
+        self.outcome = 'failed'
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            self._migration_holding_the_lock))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.jobStats', self._job_stats))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.abortJob',
+            self._abort_waits_for_the_lock))
+
+    def _libvirt_error(self, message, code):
+        return libvirt_fixture.make_libvirtError(
+            libvirt_fixture.libvirtError, message, error_code=code,
+            error_domain=libvirt_fixture.VIR_FROM_QEMU)
+
+    def _migration_holding_the_lock(self, domain, destination, params,
+                                    flags):
+        self.locked.set()
+        self.migrations.append({'destination': destination})
+        self.assertTrue(self.ended.wait(30), 'migration never ended')
+        if self.outcome == 'paused after the hand-over':
+            # the guest started on the destination, the confirmation was
+            # lost: libvirt keeps the source paused
+            base.RescueLiveMigrationTestBase._migrate_stub(
+                self, domain, destination, params, flags)
+            domain.suspend()
+        domain._job_type = libvirt_fixture.VIR_DOMAIN_JOB_NONE
+        self.locked.clear()
+        raise self._libvirt_error(
+            self.error, libvirt_fixture.VIR_ERR_INTERNAL_ERROR)
+
+    def _job_stats(self, domain, flags=0):
+        if self.locked.is_set():
+            raise self._libvirt_error(
+                self.LOCK, libvirt_fixture.VIR_ERR_OPERATION_TIMEOUT)
+        return {'type': domain._job_type}
+
+    def _abort_waits_for_the_lock(self, domain):
+        self.ended.set()
+        raise self._libvirt_error(
+            self.LOCK, libvirt_fixture.VIR_ERR_OPERATION_TIMEOUT)
+
+    def _domains(self, host, server):
+        conn = self.computes[host].driver._host.get_connection()
+        return [d for d in conn._vms.values()
+                if d._def['uuid'] == server['id']]
+
+    def test_failed_in_libvirt_leaves_server_rescued_on_source(self):
+        server = self._rescue_server(
+            self._create_server(host='src', networks='none'))
+        self.error = 'client socket is closed'
+        self.assertEqual(202, self._live_migrate_action(
+            server, host='dest').status)
+        # nova's own rollback ran, as its monitor runs it for a failed job
+        self._assert_rescued_on_source_and_unrescues(server, 'failed')
+        self.assertEqual([], self._domains('dest', server))
+
+    def test_outcome_libvirt_cannot_tell_stays_nova_s(self):
+        # The source domain paused, the guest possibly running on the
+        # destination: rolling back could destroy the only running guest.
+        server = self._rescue_server(
+            self._create_server(host='src', networks='none'))
+        self.error = 'client socket is closed'
+        self.outcome = 'paused after the hand-over'
+        self.assertEqual(202, self._live_migrate_action(
+            server, host='dest').status)
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_server_parameter(
+            server, {'status': 'ERROR', 'OS-EXT-SRV-ATTR:host': 'src'},
+            wait_for_fault_key=False)
+        self.assertEqual([1], [d.isActive() for d in self._domains(
+            'dest', server)])
+        _action, events = self._live_migration_action(server)
+        self.assertNotIn('compute_rescued_live_migration_rolled_back',
+                         [e['event'] for e in events])

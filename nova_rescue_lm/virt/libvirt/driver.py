@@ -47,6 +47,7 @@ from nova_rescue_lm.virt import failure
 from nova_rescue_lm.virt.libvirt import artifacts
 from nova_rescue_lm.virt.libvirt import host_boot
 from nova_rescue_lm.virt.libvirt import interrupted
+from nova_rescue_lm.virt.libvirt import lost_monitor
 from nova_rescue_lm.virt.libvirt import machine_type
 from nova_rescue_lm.virt.libvirt import migration_checks
 from nova_rescue_lm.virt.libvirt import nic_model
@@ -83,6 +84,8 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         #: (logged by nova_shape); known before nova's __init__ runs
         self.switched_off = bool(nova_shape.libvirt_differences())
         super().__init__(*args, **kwargs)
+        #: libvirt's migrate call of each rescued server migrating from here
+        self._rescued_migrations = {}
         #: why the capability is off (reported in ComputeNode.stats), or None
         self.not_capable = capability.option_refusal(CONF)
         if not self.not_capable and self.switched_off:
@@ -369,29 +372,50 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         # destination that went away) after its monitor has already rolled
         # the migration back; the compute manager then puts the server in
         # ERROR although it still runs, rescued, on this host. For a rescued
-        # server a completed rollback is the end of the story.
+        # server a completed rollback is the end of the story, and so is a
+        # migration that libvirt failed after nova's monitor gave up
+        # (lost_monitor).
         if instance.vm_state != vm_states.RESCUED:
             return super()._live_migration(
                 context, instance, dest, post_method, recover_method,
                 block_migration, migrate_data)
-        rolled_back = []
+        #: nova's endings called: 'post', 'rollback', 'rolled back'
+        ended = []
+
+        def post(*args, **kwargs):
+            ended.append('post')
+            return post_method(*args, **kwargs)
 
         def recover(*args, **kwargs):
+            ended.append('rollback')
             recover_method(*args, **kwargs)
-            rolled_back.append(True)
+            ended.append('rolled back')
 
+        operation = self._rescued_migrations[instance.uuid] = (
+            lost_monitor.Operation())
         try:
             super()._live_migration(
-                context, instance, dest, post_method, recover,
-                block_migration, migrate_data)
+                context, instance, dest, post, recover, block_migration,
+                migrate_data)
         except Exception as exc:
-            if not rolled_back:
+            if not ended and lost_monitor.failed_here(
+                    self._host, instance, operation):
+                LOG.warning('nova stopped monitoring the live migration to '
+                            '%(dest)s (%(exc)s), and libvirt failed it: the '
+                            'rescue guest runs here; rolling back as nova '
+                            'does.', {'dest': dest, 'exc': exc},
+                            instance=instance)
+                recover(context, instance, dest, migrate_data)
+                exc = operation.error
+            elif ended != ['rollback', 'rolled back']:
                 raise
             LOG.warning('Live migration to %(dest)s failed and was rolled '
                         'back; the server stays rescued on this host: '
                         '%(exc)s', {'dest': dest, 'exc': exc},
                         instance=instance)
             failure.record(context, instance, instance.host, exc)
+        finally:
+            self._rescued_migrations.pop(instance.uuid, None)
 
     @nova_if_switched_off
     def _live_migration_operation(self, context, instance, dest,
@@ -405,9 +429,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                 rescue_record.STABLE_DEVICE and
                 'vifs' in migrate_data and migrate_data.vifs):
             guest = nic_model.RescueGuest.from_guest(guest)
-        return super()._live_migration_operation(
-            context, instance, dest, block_migration, migrate_data, guest,
-            device_names)
+        operation = self._rescued_migrations.get(instance.uuid)
+        call = super()._live_migration_operation
+        if operation is not None:
+            return operation.run(call, context, instance, dest,
+                                 block_migration, migrate_data, guest,
+                                 device_names)
+        return call(context, instance, dest, block_migration, migrate_data,
+                    guest, device_names)
 
     # Destination side:
 
