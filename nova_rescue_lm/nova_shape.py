@@ -149,6 +149,7 @@ LIBVIRT_DRIVER = {
     '_connect_volume': ('(self, context, connection_info, instance, '
                         'encryption=None)'),
     '_live_migration_uri': '(dest)',
+    '_undefine_domain': '(self, instance, keep_vtpm=False, keep_nvram=False)',
 }
 
 #: ``nova.compute.manager.ComputeManager`` methods the libvirt driver calls

@@ -29,6 +29,7 @@ without a loader path gets OVMF's code file and an NVRAM file at libvirt's
 default path, named after the domain.
 """
 
+import collections
 import os
 
 import fixtures
@@ -36,6 +37,7 @@ from lxml import etree
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova import objects
+from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 
 from tests.functional import base
@@ -94,6 +96,7 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             return orig_create(_libvirt_selects_firmware(xml), host)
 
         self.stub_out('nova.virt.libvirt.guest.Guest.create', fake_create)
+        self._libvirt_keeps_nvram_files()
         self.start_compute('src')
         self.start_compute('dest')
         for image_id, properties in (
@@ -107,6 +110,50 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             (uuids.stable_bios_rescue, STABLE),
         ):
             self._create_image(image_id, properties)
+
+    def _libvirt_keeps_nvram_files(self):
+        """What libvirt does with a domain's NVRAM file on each host: made
+        from its template when the domain starts, deleted when the domain
+        is undefined with VIR_DOMAIN_UNDEFINE_NVRAM.
+        """
+        #: {host: NVRAM files there}
+        self.nvram_files = collections.defaultdict(set)
+
+        def where(domain):
+            return [name for name, compute in self.computes.items()
+                    if compute.driver._host.get_connection() is
+                    domain._connection][0]
+
+        def nvram(domain):
+            return etree.fromstring(domain.XMLDesc(0)).findtext('./os/nvram')
+
+        def started(domain):
+            if nvram(domain):
+                self.nvram_files[where(domain)].add(nvram(domain))
+
+        def create_with_flags(domain, flags):
+            real_create_with_flags(domain, flags)
+            started(domain)
+
+        def create_xml(conn, xml, flags):
+            domain = real_create_xml(conn, xml, flags)
+            started(domain)
+            return domain
+
+        def undefine_flags(domain, flags):
+            if flags & fakelibvirt.VIR_DOMAIN_UNDEFINE_NVRAM and nvram(domain):
+                self.nvram_files[where(domain)].discard(nvram(domain))
+            real_undefine_flags(domain, flags)
+
+        real_create_with_flags = fakelibvirt.Domain.createWithFlags
+        real_create_xml = fakelibvirt.Connection.createXML
+        real_undefine_flags = fakelibvirt.Domain.undefineFlags
+        for owner, name, fake in (
+                (fakelibvirt.Domain, 'createWithFlags', create_with_flags),
+                (fakelibvirt.Connection, 'createXML', create_xml),
+                (fakelibvirt.Domain, 'undefineFlags', undefine_flags)):
+            self.useFixture(fixtures.MonkeyPatch(
+                '%s.%s.%s' % (owner.__module__, owner.__name__, name), fake))
 
     def _create_image(self, image_id, properties):
         self._register_image(image_id, 74185822, tags=[], **properties)
@@ -216,6 +263,8 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
         server = self._unrescue_server(server)
         self.assertEqual(host, self._host_of(server))
         self._assert_uefi(host, server, before, secure=secure)
+        # the server's own NVRAM file (its UEFI variables) is kept
+        self.assertEqual({before[3]}, self.nvram_files[host])
         # nova let libvirt select the firmware again (nothing to copy).
         generated = self._last_generated_os(server)
         self.assertEqual('efi', generated.get('firmware'))
@@ -300,8 +349,14 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             (CODE_SECBOOT if secure else CODE, 'pflash',
              'yes' if secure else 'no', self._nvram_of(server)),
             self._firmware('src', server))
+        self.assertEqual({self._nvram_of(server)}, self.nvram_files['src'])
+        self.assertEqual(self._nvram_of(server),
+                         self._sysmeta(server)['rescue_lm_nvram'])
         host, server = self._move_and_unrescue(server, migrate)
         self._assert_bios(host, server)
+        # libvirt kept no NVRAM file of the rescue where it was unrescued
+        self.assertEqual(set(), self.nvram_files[host])
+        self.assertNotIn('rescue_lm_nvram', self._sysmeta(server))
 
     def test_bios_server_uefi_rescue_unrescue(self):
         self._bios_server_uefi_rescue(uuids.uefi_rescue, migrate=False)
@@ -325,9 +380,11 @@ class RescueFirmwareTest(base.RescueLiveMigrationTestBase):
             (CODE_SECBOOT if rescue_secure else CODE, 'pflash',
              'yes' if rescue_secure else 'no', before[3]),
             self._firmware('src', server))
+        self.assertNotIn('rescue_lm_nvram', self._sysmeta(server))
         host, server = self._move_and_unrescue(server, migrate)
         self._assert_uefi(host, server, before,
                           secure=image == uuids.uefi_sb_image)
+        self.assertEqual({before[3]}, self.nvram_files[host])
 
     def test_uefi_server_uefi_rescue_live_migrate_unrescue(self):
         self._uefi_server_uefi_rescue(uuids.uefi_image, uuids.uefi_rescue)

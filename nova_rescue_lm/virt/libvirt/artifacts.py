@@ -17,9 +17,13 @@ started: ``*.rescue`` files and directories in the instance directory,
 ``*.rescue`` logical volumes and RBD images, and any ``unrescue.xml`` (written
 by nova's own rescue, or left by a rescue made before this package was
 installed). ``unrescue.xml`` is never read: it describes the host the rescue
-started on, not necessarily this one.
+started on, not necessarily this one. An NVRAM file that only the rescue
+domain used is deleted by libvirt, as the rescue domain is undefined
+(:func:`dropping_nvram`).
 """
 
+import contextlib
+import contextvars
 import glob
 import os
 import shutil
@@ -35,6 +39,29 @@ LOG = logging.getLogger(__name__)
 
 UNRESCUE_XML = 'unrescue.xml'
 SUFFIX = '.rescue'
+
+#: (instance uuid, NVRAM file) the unrescue in progress may have deleted.
+_nvram_to_drop = contextvars.ContextVar('rescue_lm_nvram', default=None)
+
+
+@contextlib.contextmanager
+def dropping_nvram(instance, path):
+    """Within this block, undefining ``instance``'s domain while it uses the
+    NVRAM file ``path`` (None: no file) deletes the file.
+    """
+    token = _nvram_to_drop.set((instance.uuid, path) if path else None)
+    try:
+        yield
+    finally:
+        _nvram_to_drop.reset(token)
+
+
+def nvram_to_drop(instance):
+    """The NVRAM file :func:`dropping_nvram` named for ``instance``, or
+    None.
+    """
+    dropping = _nvram_to_drop.get()
+    return dropping[1] if dropping and dropping[0] == instance.uuid else None
 
 
 def remove_unrescue_xml(instance):

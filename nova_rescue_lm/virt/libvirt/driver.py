@@ -138,6 +138,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         # instance directory; it must exist, and the file must not outlive
         # the call.
         fileutils.ensure_tree(libvirt_utils.get_instance_path(instance))
+        own_nvram = self._nvram(instance)
         try:
             super().rescue(context, instance, network_info, image_meta,
                            rescue_password, block_device_info, share_info)
@@ -146,6 +147,19 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                 rescue_record.clear(instance)
         finally:
             artifacts.remove_unrescue_xml(instance)
+        libvirt_rescue.record_nvram(instance, own_nvram,
+                                    self._nvram(instance))
+
+    def _nvram(self, instance):
+        """The NVRAM file of ``instance``'s domain here, or None."""
+        try:
+            return self._host.get_guest(instance).get_config().os_nvram
+        except exception.InstanceNotFound:
+            return None
+        except libvirt_driver.libvirt.libvirtError as e:
+            LOG.warning('Cannot read the domain\'s NVRAM file: %s', e,
+                        instance=instance)
+            return None
 
     def unrescue(self, context, instance):
         """Hard-reboot into the normal domain, then drop the rescue."""
@@ -156,16 +170,31 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         if not recorded and machine_type.restore(instance):
             instance.save()
         admin = context.elevated()
-        self._hard_reboot(
-            context, instance,
-            network_info=instance.get_network_info(),
-            share_info=objects.ShareMappingList.get_by_instance_uuid(
-                admin, instance.uuid),
-            block_device_info=self._attached_block_device_info(
-                admin, instance),
-            accel_info=self._accelerator_requests(admin, instance))
+        with artifacts.dropping_nvram(
+                instance, libvirt_rescue.rescue_only_nvram(instance)):
+            self._hard_reboot(
+                context, instance,
+                network_info=instance.get_network_info(),
+                share_info=objects.ShareMappingList.get_by_instance_uuid(
+                    admin, instance.uuid),
+                block_device_info=self._attached_block_device_info(
+                    admin, instance),
+                accel_info=self._accelerator_requests(admin, instance))
         artifacts.remove_all(instance, self._lvm_disks)
         rescue_record.clear(instance)
+
+    @nova_if_switched_off
+    def _undefine_domain(self, instance, keep_vtpm=False, keep_nvram=False):
+        # nova's hard reboot keeps the NVRAM file; when unrescue undefines a
+        # rescue domain whose NVRAM file the server's own domain does not
+        # use, libvirt deletes it (nova-compute may not reach the file).
+        drop = keep_nvram and artifacts.nvram_to_drop(instance)
+        if drop and drop == self._nvram(instance):
+            LOG.info('Deleting the rescue domain\'s NVRAM file, which the '
+                     'server\'s own domain does not use.', instance=instance)
+            keep_nvram = False
+        return super()._undefine_domain(instance, keep_vtpm=keep_vtpm,
+                                        keep_nvram=keep_nvram)
 
     @nova_if_switched_off
     def spawn(self, context, instance, image_meta, injected_files,

@@ -23,6 +23,11 @@ from nova_rescue_lm.virt import rescue_record
 
 CONF = nova.conf.CONF
 
+#: The NVRAM file that only the rescue domain uses (a server without UEFI
+#: rescued with a UEFI image); libvirt keeps it when nova's unrescue
+#: undefines the rescue domain, so the unrescue has it deleted.
+NVRAM = rescue_record.PREFIX + 'nvram'
+
 
 def record(instance, image_meta):
     """Record the images and mode a libvirt rescue with ``image_meta`` uses.
@@ -50,3 +55,16 @@ def nova_kernel_ramdisk(instance):
     """The kernel and ramdisk ids nova's libvirt rescue boots with."""
     return (CONF.libvirt.rescue_kernel_id or instance.kernel_id,
             CONF.libvirt.rescue_ramdisk_id or instance.ramdisk_id)
+
+
+def record_nvram(instance, own, rescue):
+    """Record the rescue domain's NVRAM file ``rescue`` if the server's own
+    domain (NVRAM file ``own``, or None) does not use it.
+    """
+    if rescue and rescue != own:
+        instance.system_metadata[NVRAM] = rescue
+
+
+def rescue_only_nvram(instance):
+    """The NVRAM file only the rescue domain uses, or None."""
+    return instance.system_metadata.get(NVRAM) or None

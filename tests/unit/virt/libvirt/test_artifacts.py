@@ -131,3 +131,22 @@ class RescueVolumesTest(test.NoDBTestCase):
              self.instance.uuid + '_disk.config.rescue'],
             [c.args[1] for c in destroy.call_args_list])
         self.remove_lvs.assert_not_called()
+
+
+class DroppingNvramTest(test.NoDBTestCase):
+
+    def test_named_for_this_instance_within_the_block_only(self):
+        instance = fakes.instance(nova_context.get_admin_context())
+        other = fakes.instance(nova_context.get_admin_context(),
+                               uuid=uuids.other)
+        self.assertIsNone(artifacts.nvram_to_drop(instance))
+        with artifacts.dropping_nvram(instance, '/nvram/i_VARS.fd'):
+            self.assertEqual('/nvram/i_VARS.fd',
+                             artifacts.nvram_to_drop(instance))
+            self.assertIsNone(artifacts.nvram_to_drop(other))
+        self.assertIsNone(artifacts.nvram_to_drop(instance))
+
+    def test_nothing_to_drop(self):
+        instance = fakes.instance(nova_context.get_admin_context())
+        with artifacts.dropping_nvram(instance, None):
+            self.assertIsNone(artifacts.nvram_to_drop(instance))

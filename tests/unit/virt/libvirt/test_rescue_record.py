@@ -113,3 +113,18 @@ class RecordTest(test.NoDBTestCase):
     def test_clear_without_a_record(self):
         rescue_record.clear(self.instance)
         self.assertEqual(3, len(self.instance.system_metadata))
+
+    def test_nvram_only_the_rescue_domain_uses(self):
+        self._record(id=uuids.rescue_image)
+        libvirt_rescue.record_nvram(self.instance, None, '/nvram/i_VARS.fd')
+        self.assertEqual('/nvram/i_VARS.fd',
+                         libvirt_rescue.rescue_only_nvram(self.instance))
+        rescue_record.clear(self.instance)
+        self.assertIsNone(libvirt_rescue.rescue_only_nvram(self.instance))
+
+    def test_nvram_the_server_uses_too_is_not_recorded(self):
+        for own, rescue in (('/nvram/i_VARS.fd', '/nvram/i_VARS.fd'),
+                            ('/nvram/i_VARS.fd', None), (None, None)):
+            self._record(id=uuids.rescue_image)
+            libvirt_rescue.record_nvram(self.instance, own, rescue)
+            self.assertIsNone(libvirt_rescue.rescue_only_nvram(self.instance))
