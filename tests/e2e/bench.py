@@ -370,8 +370,7 @@ def section_migrate(sec):
     sec.raw['link'] = {'bytes_per_second': rate, 'how': how}
 
     def col(kind, key, default=None):
-        return [s[key] if s[key] is not None else default
-                for s in samples[kind]]
+        return _column([samples], kind, key, default)
     label = 'shared storage' if mode == 'shared' else \
         'block migration'
     sec.figures.append(_ratio(
@@ -533,8 +532,7 @@ def section_block(sec):
             sec.raw['configs'][key] = samples
 
             def col(kind, name, default=0):
-                return [s[name] if s[name] is not None else default
-                        for s in samples[kind]]
+                return _column([samples], kind, name, default)
             label = ('block migration, %d GiB ephemeral + config drive, '
                      'transport %s' % (gib, transport))
             sec.figures.append(_ratio(
@@ -577,15 +575,20 @@ def section_block(sec):
                 'pooled: %s, RESCUED / ACTIVE' % (
                     'wall time' if name == 'wall' else
                     'guest downtime (libvirt)'),
-                _pooled(configs, 'rescued', name),
-                _pooled(configs, 'active', name), None, unit, fmt=fmt))
+                _column(configs.values(), 'rescued', name, 0),
+                _column(configs.values(), 'active', name, 0), None, unit,
+                fmt=fmt))
             sec.figures[-1]['goal'] = 'context (no goal)'
     sec.figures.append(phase_figure(configs))
 
 
-def _pooled(configs, kind, name):
-    return [s[name] if s[name] is not None else 0
-            for samples in configs.values() for s in samples[kind]]
+def _column(sample_sets, kind, key, default):
+    """``key`` of every ``kind`` sample in ``sample_sets`` (each one
+    configuration's ``{kind: [sample]}``), ``default`` where it was not
+    measured.
+    """
+    return [s[key] if s[key] is not None else default
+            for samples in sample_sets for s in samples[kind]]
 
 
 def phase_figure(configs):
