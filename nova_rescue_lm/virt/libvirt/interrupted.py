@@ -207,7 +207,11 @@ class Host:
         return self._domain_state_at(dest, instance)
 
 
-def _wait(predicate, seconds=SETTLE_SECONDS):
+def wait_for(predicate, seconds=SETTLE_SECONDS):
+    """Poll ``predicate`` until it is true or ``seconds`` have passed;
+    returns its last value. Also the driver's wait for a lost migration
+    (:mod:`nova_rescue_lm.virt.libvirt.lost_monitor`).
+    """
     deadline = time.monotonic() + seconds
     while True:
         value = predicate()
@@ -263,7 +267,7 @@ def finish_at_startup(host, context, instances):
 
 
 def _finish_when_ready(host, context, pending):
-    _wait(lambda: getattr(host.manager.rt, 'pci_tracker', None) is not None,
+    wait_for(lambda: getattr(host.manager.rt, 'pci_tracker', None) is not None,
           READY_SECONDS)
     for instance, entry in pending:
         try:
@@ -321,7 +325,7 @@ def _finish(host, context, instance, entry):
         except Exception as e:
             LOG.warning('Aborting the migration job failed: %s', e,
                         instance=instance)
-        _wait(lambda: not host.local_state(instance)[2])
+        wait_for(lambda: not host.local_state(instance)[2])
         defined, running, job = host.local_state(instance)
 
     def there():
@@ -333,7 +337,7 @@ def _finish(host, context, instance, entry):
     if running and not job:
         # libvirt drops the destination's incoming domain of a migration
         # that failed; give it the time to.
-        gone = _wait(lambda: there() == host_boot.NOT_DEFINED)
+        gone = wait_for(lambda: there() == host_boot.NOT_DEFINED)
         state = host_boot.NOT_DEFINED if gone else there()
         if state == host_boot.NOT_DEFINED:
             LOG.warning('The live migration to %s stopped with nova-compute '

@@ -30,12 +30,13 @@ In any other case nova's answer (ERROR) stands.
 """
 
 import threading
-import time
 
 from nova.compute import power_state
 from nova import exception
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
+
+from nova_rescue_lm.virt.libvirt import interrupted
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ OPERATION_SECONDS = 180
 
 #: How long libvirt gets to drop the job once its migrate call ended.
 JOB_SECONDS = 60
-_POLL = 0.5
 
 
 class Operation:
@@ -70,13 +70,23 @@ class Operation:
         return self._ended.wait(seconds)
 
 
-def _job(guest):
-    """libvirt's job type on the domain, or None if it cannot say yet."""
+def _job_end(guest):
+    """How libvirt's job on the domain ended: 'completed' (also nova's
+    answer for a domain that is gone), 'ended' (no migration job left), or
+    None while a migration job runs or libvirt cannot say.
+    """
+    libvirt = libvirt_driver.libvirt
     try:
-        return guest.get_job_info().type
-    except libvirt_driver.libvirt.libvirtError as e:
+        job = guest.get_job_info().type
+    except libvirt.libvirtError as e:
         LOG.debug('Cannot read the domain\'s job yet: %s', e)
         return None
+    if job == libvirt.VIR_DOMAIN_JOB_COMPLETED:
+        return 'completed'
+    if job in (libvirt.VIR_DOMAIN_JOB_BOUNDED,
+               libvirt.VIR_DOMAIN_JOB_UNBOUNDED):
+        return None
+    return 'ended'
 
 
 def failed_here(host, instance, operation):
@@ -100,22 +110,14 @@ def failed_here(host, instance, operation):
         guest = host.get_guest(instance)
     except exception.InstanceNotFound:
         return False
-    libvirt = libvirt_driver.libvirt
-    deadline = time.monotonic() + JOB_SECONDS
-    while True:
-        job = _job(guest)
-        if job == libvirt.VIR_DOMAIN_JOB_COMPLETED:
-            # (also nova's answer for a domain that is gone)
-            return False
-        if job not in (None, libvirt.VIR_DOMAIN_JOB_BOUNDED,
-                       libvirt.VIR_DOMAIN_JOB_UNBOUNDED):
-            break
-        if time.monotonic() >= deadline:
-            LOG.error('libvirt still reports a job on the domain (or cannot '
-                      'say) after the migrate call ended; leaving the '
-                      'server to nova.', instance=instance)
-            return False
-        time.sleep(_POLL)
+    end = interrupted.wait_for(lambda: _job_end(guest), JOB_SECONDS)
+    if end == 'completed':
+        return False
+    if end is None:
+        LOG.error('libvirt still reports a job on the domain (or cannot '
+                  'say) after the migrate call ended; leaving the server to '
+                  'nova.', instance=instance)
+        return False
     try:
         state = guest.get_power_state(host)
     except Exception as e:

@@ -34,7 +34,7 @@ class FailedHereTest(test.NoDBTestCase):
         super().setUp()
         self.useFixture(fakelibvirt.LibvirtFixture())
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_rescue_lm.virt.libvirt.lost_monitor._POLL', 0))
+            'nova_rescue_lm.virt.libvirt.interrupted._POLL', 0))
         self.guest = mock.Mock()
         self.guest.get_job_info.return_value = mock.Mock(
             type=fakelibvirt.VIR_DOMAIN_JOB_NONE)
