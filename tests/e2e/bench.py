@@ -33,10 +33,12 @@ socket). Sections, each a JSON line in FILE (run.sh's result format, plus
   migration the destination's ephemeral and swap bases are removed, as on
   a host that never ran such a server (nova runs mkfs there for the ACTIVE
   server, the package copies the source's base for the RESCUED one); wall
-  time and downtime ratios, each configuration alone and all pooled, how
-  the wall time grows with the size, and
-  where a RESCUED migration spends more than an ACTIVE one (the mean time
-  of each phase, from the compute logs: tools/bench/phases.py);
+  time and downtime ratios, each configuration alone and all pooled, the
+  same ratios for a control arm (the ACTIVE migration a second time in the
+  rotation: what two identical arms differ by on this machine), how the
+  wall time grows with the size, and where a RESCUED migration spends more
+  than an ACTIVE one (the mean time of each phase, from the compute logs:
+  tools/bench/phases.py);
 * unrescue (first mode only): the package's unrescue (hard reboot rebuilt
   from the database) on e2e-h1 against nova's stock driver's
   ``unrescue.xml`` unrescue on e2e-h3, interleaved;
@@ -49,7 +51,9 @@ and one RESCUED migration; default 6), E2E_BENCH_UNRESCUE_REPS (default 4),
 E2E_BENCH_DRAIN (sizes, default "1 2 3"; empty: no drain),
 E2E_BENCH_DRAIN_ROUNDS (default 2), E2E_BENCH_BLOCK (transports and
 ephemeral sizes, default "ssh:1,4,10 rsync:1,10"), E2E_BENCH_BLOCK_REPS
-(default 4), E2E_BENCH_SECTIONS (default "migrate block unrescue drain").
+(default 4), E2E_BENCH_BLOCK_CONTROL (0: no control arm in the block
+section; default 1), E2E_BENCH_SECTIONS (default "migrate block unrescue
+drain").
 """
 import argparse
 import os
@@ -134,8 +138,10 @@ def guest_still_running(sid, role, bootid, after):
     e2e.wait_tick(sid, role, bootid, after, 60)
 
 
-def live_migrate(sid, dst, block, version, role, bootid):
-    """Live-migrate SID to DST; return the measurements."""
+def live_migrate(sid, dst, block, version, role, bootid, label=None):
+    """Live-migrate SID (its guest ticking as ROLE, BOOTID) to DST; return
+    the measurements, logged under LABEL (ROLE by default).
+    """
     n_before = e2e.last_tick(e2e.console(sid))[2]
     body = {'os-migrateLive': {'host': dst, 'block_migration': block}}
     t0 = time.time()
@@ -164,22 +170,25 @@ def live_migrate(sid, dst, block, version, role, bootid):
         'job': job}
     log('%-8s -> %s: wall %.2fs (202 in %.0f ms), libvirt job %s ms, '
         'downtime %s ms, %.1f MiB sent' % (
-            role, dst, wall, api * 1e3, sample['job_ms'],
+            label or role, dst, wall, api * 1e3, sample['job_ms'],
             sample['downtime_ms'], (sample['data_bytes'] or 0) / 2 ** 20))
     return sample
 
 
-def interleaved(sid, bootid, reps, block, before=None):
+def interleaved(sid, bootid, reps, block, before=None, control=False):
     """REPS live migrations of server SID (on H1, its guest BOOTID) ACTIVE
-    at 2.104 and as many RESCUED at 2.105, in turn between H1 and H2 (A
-    then R, then R then A, ...); ``before(destination)`` runs before each.
+    at 2.104 and as many RESCUED at 2.105, in turn between H1 and H2, the
+    order rotating every repetition (A then R, then R then A, ...);
+    ``before(destination)`` runs before each. With CONTROL, a third kind,
+    'control', is the same ACTIVE migration again in the rotation: the
+    ratio of two identical arms shows what this machine can resolve.
     """
-    samples = {'active': [], 'rescued': []}
+    kinds = ['active', 'rescued'] + (['control'] if control else [])
+    samples = {kind: [] for kind in kinds}
     host = H1
     for rep in range(reps):
-        order = ('active', 'rescued') if rep % 2 == 0 else \
-            ('rescued', 'active')
-        for kind in order:
+        shift = rep % len(kinds)
+        for kind in kinds[shift:] + kinds[:shift]:
             if kind == 'rescued':
                 role, boot, version = 'rescue', rescue(sid, host), '2.105'
             else:
@@ -187,7 +196,7 @@ def interleaved(sid, bootid, reps, block, before=None):
             if before:
                 before(other(host))
             samples[kind].append(live_migrate(
-                sid, other(host), block, version, role, boot))
+                sid, other(host), block, version, role, boot, label=kind))
             host = other(host)
             if kind == 'rescued':
                 _active, _tick, bootid = unrescue(sid, host)
@@ -338,7 +347,11 @@ class Section(object):
         return ok
 
 
-def _ratio(fid, title, num, den, limit, unit_name, scale=1.0, fmt='%.2f'):
+def _ratio(fid, title, num, den, limit, unit_name, scale=1.0, fmt='%.2f',
+           names=('rescued', 'active')):
+    """The ratio of the medians of NUM and DEN (the samples of the kinds
+    NAMES), with its 95 % interval and each arm's spread.
+    """
     r = stats.median_ratio(num, den)
     sn, sd = stats.summary(num), stats.summary(den)
 
@@ -348,9 +361,10 @@ def _ratio(fid, title, num, den, limit, unit_name, scale=1.0, fmt='%.2f'):
                               s['p10'] * scale, s['p90'] * scale, s['n'])
     return report.figure(
         fid, title, r['ratio'], limit=limit,
-        spread='95%% CI %.3f-%.3f; rescued %s; active %s' % (
-            r['ci95'][0], r['ci95'][1], describe(sn), describe(sd)),
-        details={'ci95': r['ci95'], 'rescued': sn, 'active': sd})
+        spread='95%% CI %.3f-%.3f; %s %s; %s %s' % (
+            r['ci95'][0], r['ci95'][1], names[0], describe(sn), names[1],
+            describe(sd)),
+        details={'ci95': r['ci95'], names[0]: sn, names[1]: sd})
 
 
 def section_migrate(sec):
@@ -489,10 +503,10 @@ def set_transport(transport):
         e2e.wait('%s up' % host, lambda: e2e.compute_ready(host), 60, 1)
 
 
-def block_config(transport, gib, reps):
-    """ACTIVE and RESCUED block migrations of a fresh server with a GIB GiB
-    ephemeral disk and a config drive, interleaved, the destination
-    without generated bases each time.
+def block_config(transport, gib, reps, control):
+    """ACTIVE and RESCUED block migrations (and CONTROL's second ACTIVE
+    arm) of a fresh server with a GIB GiB ephemeral disk and a config
+    drive, interleaved, the destination without generated bases each time.
     """
     set_transport(transport)
     sid = e2e._boot('bench-block-%s-%d' % (transport, gib), H1,
@@ -500,7 +514,7 @@ def block_config(transport, gib, reps):
     bootid = e2e.wait_tick(sid, 'main')[1]
     try:
         return interleaved(sid, bootid, reps, True,
-                           before=forget_generated_bases)
+                           before=forget_generated_bases, control=control)
     finally:
         call('DELETE', '/servers/%s' % sid, ok=None)
 
@@ -517,38 +531,60 @@ def block_plan():
     return plan
 
 
+#: (kind compared with ACTIVE, its title, goal, figure id prefix)
+_BLOCK_ARMS = (
+    ('rescued', 'RESCUED / ACTIVE', 1.1, 'bed.block'),
+    ('control', 'ACTIVE / ACTIVE, the control (the same migration in both '
+     'arms)', None, 'bed.block_control'))
+
+
+def _block_ratios(sample_sets, label, suffix, goals=True):
+    """Wall time and downtime, each arm of SAMPLE_SETS against ACTIVE;
+    context only unless GOALS.
+    """
+    figures = []
+    arms = [arm for arm in _BLOCK_ARMS if sample_sets[0].get(arm[0])]
+    for kind, versus, goal, prefix in arms:
+        goal = goal if goals else None
+        for name, what, unit, fmt in (
+                ('wall', 'wall time', 's', '%.2f'),
+                ('downtime_ms', 'guest downtime (libvirt)', 'ms', '%.0f')):
+            figures.append(_ratio(
+                '%s_%s.%s' % (prefix, name.split('_')[0], suffix),
+                'Live migration on the bed (%s): %s, %s' % (
+                    label, what, versus),
+                _column(sample_sets, kind, name, 0),
+                _column(sample_sets, 'active', name, 0), goal, unit,
+                fmt=fmt, names=(kind, 'active')))
+            if goal is None:
+                figures[-1]['goal'] = 'context (no goal)'
+    return figures
+
+
 def section_block(sec):
     """Block migration with an ephemeral disk and a config drive: RESCUED /
-    ACTIVE for each transport and ephemeral size, and how the cost grows
-    with the size.
+    ACTIVE for each transport and ephemeral size, how the cost grows with
+    the size, and (E2E_BENCH_BLOCK_CONTROL, on by default) the same ratios
+    for two identical ACTIVE arms.
     """
     reps = sec.args.block_reps
+    control = sec.args.block_control
     sec.raw['configs'] = {}
     for transport, sizes in block_plan():
         medians = {}
         for gib in sizes:
-            samples = block_config(transport, gib, reps)
+            samples = block_config(transport, gib, reps, control)
             key = '%s.%dg' % (transport, gib)
             sec.raw['configs'][key] = samples
-
-            def col(kind, name, default=0):
-                return _column([samples], kind, name, default)
-            label = ('block migration, %d GiB ephemeral + config drive, '
-                     'transport %s' % (gib, transport))
-            sec.figures.append(_ratio(
-                'bed.block_wall.%s' % key,
-                'Live migration on the bed (%s): wall time, RESCUED / '
-                'ACTIVE' % label, col('rescued', 'wall'),
-                col('active', 'wall'), 1.1, 's'))
-            sec.figures.append(_ratio(
-                'bed.block_downtime.%s' % key,
-                'Live migration on the bed (%s): guest downtime (libvirt), '
-                'RESCUED / ACTIVE' % label, col('rescued', 'downtime_ms'),
-                col('active', 'downtime_ms'), 1.1, 'ms', fmt='%.0f'))
+            sec.figures.extend(_block_ratios(
+                [samples], 'block migration, %d GiB ephemeral + config '
+                'drive, transport %s' % (gib, transport), key))
             medians[gib] = {
-                kind: {'wall': stats.median(col(kind, 'wall')),
-                       'job': stats.median(col(kind, 'job_ms')) / 1e3}
-                for kind in samples}
+                kind: {'wall': stats.median(
+                    _column([samples], kind, 'wall', 0)),
+                    'job': stats.median(
+                        _column([samples], kind, 'job_ms', 0)) / 1e3}
+                for kind in ('rescued', 'active')}
         sec.raw.setdefault('growth', {})[transport] = medians
         if len(sizes) > 1:
             sec.figures.append(report.figure(
@@ -567,18 +603,9 @@ def section_block(sec):
                 details=medians))
     configs = sec.raw['configs']
     if len(configs) > 1:
-        for name, unit, fmt in (('wall', 's', '%.2f'),
-                                ('downtime_ms', 'ms', '%.0f')):
-            sec.figures.append(_ratio(
-                'bed.block_pooled.%s' % name.split('_')[0],
-                'Block migration on the bed, every configuration above '
-                'pooled: %s, RESCUED / ACTIVE' % (
-                    'wall time' if name == 'wall' else
-                    'guest downtime (libvirt)'),
-                _column(configs.values(), 'rescued', name, 0),
-                _column(configs.values(), 'active', name, 0), None, unit,
-                fmt=fmt))
-            sec.figures[-1]['goal'] = 'context (no goal)'
+        sec.figures.extend(_block_ratios(
+            list(configs.values()), 'block migration, every configuration '
+            'above pooled', 'pooled', goals=False))
     sec.figures.append(phase_figure(configs))
 
 
@@ -806,6 +833,7 @@ def main():
     a = ap.parse_args()
     a.reps = int(os.environ.get('E2E_BENCH_REPS', '6'))
     a.block_reps = int(os.environ.get('E2E_BENCH_BLOCK_REPS', '4'))
+    a.block_control = os.environ.get('E2E_BENCH_BLOCK_CONTROL', '1') != '0'
     a.unrescue_reps = int(os.environ.get('E2E_BENCH_UNRESCUE_REPS', '4'))
     a.drain_sizes = [int(x) for x in
                      os.environ.get('E2E_BENCH_DRAIN', '1 2 3').split()]
