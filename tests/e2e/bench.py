@@ -538,24 +538,32 @@ _BLOCK_ARMS = (
      'arms)', None, 'bed.block_control'))
 
 
-def _block_ratios(sample_sets, label, suffix, goals=True):
-    """Wall time and downtime, each arm of SAMPLE_SETS against ACTIVE;
-    context only unless GOALS.
+#: what _block_ratios compares: (sample key, what it is, unit, format,
+#: scale)
+_WALL_AND_DOWNTIME = (
+    ('wall', 'wall time', 's', '%.2f', 1.0),
+    ('downtime_ms', 'guest downtime (libvirt)', 'ms', '%.0f', 1.0))
+_API_LATENCY = (('api', 'os-migrateLive 202 latency (RESCUED at 2.105, '
+                 'ACTIVE at 2.104)', 'ms', '%.0f', 1e3),)
+
+
+def _block_ratios(sample_sets, label, suffix, goals=True,
+                  measures=_WALL_AND_DOWNTIME):
+    """MEASURES of each arm of SAMPLE_SETS against ACTIVE; context only
+    unless GOALS.
     """
     figures = []
     arms = [arm for arm in _BLOCK_ARMS if sample_sets[0].get(arm[0])]
     for kind, versus, goal, prefix in arms:
         goal = goal if goals else None
-        for name, what, unit, fmt in (
-                ('wall', 'wall time', 's', '%.2f'),
-                ('downtime_ms', 'guest downtime (libvirt)', 'ms', '%.0f')):
+        for name, what, unit, fmt, scale in measures:
             figures.append(_ratio(
                 '%s_%s.%s' % (prefix, name.split('_')[0], suffix),
                 'Live migration on the bed (%s): %s, %s' % (
                     label, what, versus),
                 _column(sample_sets, kind, name, 0),
                 _column(sample_sets, 'active', name, 0), goal, unit,
-                fmt=fmt, names=(kind, 'active')))
+                scale=scale, fmt=fmt, names=(kind, 'active')))
             if goal is None:
                 figures[-1]['goal'] = 'context (no goal)'
     return figures
@@ -603,9 +611,11 @@ def section_block(sec):
                 details=medians))
     configs = sec.raw['configs']
     if len(configs) > 1:
-        sec.figures.extend(_block_ratios(
-            list(configs.values()), 'block migration, every configuration '
-            'above pooled', 'pooled', goals=False))
+        for measures in (_WALL_AND_DOWNTIME, _API_LATENCY):
+            sec.figures.extend(_block_ratios(
+                list(configs.values()), 'block migration, every '
+                'configuration above pooled', 'pooled', goals=False,
+                measures=measures))
     sec.figures.append(phase_figure(configs))
 
 
@@ -621,34 +631,49 @@ def _column(sample_sets, kind, key, default):
 def phase_figure(configs):
     """Where a RESCUED block migration spends more than an ACTIVE one:
     the mean of each phase (:mod:`phases`, from the compute logs) over
-    every block migration of the section, and their difference.
+    every block migration of the section, and their difference; with a
+    control arm, also the control's mean, which shows how far two
+    identical arms differ per phase.
     """
     logs = [os.path.join(e2e.STATE, 'log', 'nova-compute-%s.log' %
                          host.replace('e2e-', '')) for host in (H1, H2)]
+    kinds = [k for k in ('rescued', 'active', 'control')
+             if any(samples.get(k) for samples in configs.values())]
     means = {}
-    for kind in ('rescued', 'active'):
+    for kind in kinds:
         found = phases.phases(logs, [s for samples in configs.values()
-                                     for s in samples[kind]])
+                                     for s in samples.get(kind, [])])
         means[kind] = {phase: statistics.mean([d[phase] for d in found])
                        for phase, _message in phases.MARKS} if found else {}
         means[kind]['n'] = len(found)
-    if not means['rescued'] or not means['active']:
+    if not means.get('rescued') or not means.get('active'):
         return report.skipped(
             'bed.block_phases', 'Block migration on the bed: where the '
             'time goes', 'the compute logs name no complete migration')
-    extra = {phase: means['rescued'][phase] - means['active'][phase]
-             for phase, _message in phases.MARKS}
+    shown = [k for k in kinds if means[k]]
+
+    def minus_active(kind):
+        return {phase: means[kind][phase] - means['active'][phase]
+                for phase, _message in phases.MARKS}
+    extra = minus_active('rescued')
+    spread = '; '.join('%s %+.0f ms (%s)' % (
+        phase, extra[phase] * 1e3, ', '.join(
+            '%s %.0f' % (k, means[k][phase] * 1e3) for k in shown))
+        for phase, _m in phases.MARKS)
+    details = {'means': means, 'extra': extra}
+    if 'control' in shown:
+        details['control_extra'] = minus_active('control')
+        spread += '; control minus active, summed: %+.0f ms' % (
+            sum(details['control_extra'].values()) * 1e3)
     return report.figure(
         'bed.block_phases',
         'Block migration on the bed: RESCUED minus ACTIVE, sum of the '
         'mean phase times from the compute logs (202 to the end of '
         'post-migration)', sum(extra.values()), unit='s',
         goal='context (no goal)',
-        spread='; '.join('%s %+.0f ms (rescued %.0f, active %.0f)' % (
-            phase, extra[phase] * 1e3, means['rescued'][phase] * 1e3,
-            means['active'][phase] * 1e3) for phase, _m in phases.MARKS) +
-        '; n %d / %d' % (means['rescued']['n'], means['active']['n']),
-        details={'means': means, 'extra': extra})
+        spread=spread + '; n %s' % ' / '.join(
+            str(means[k]['n']) for k in shown),
+        details=details)
 
 
 def _stock_host_up():
