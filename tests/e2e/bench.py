@@ -138,6 +138,10 @@ def guest_still_running(sid, role, bootid, after):
     e2e.wait_tick(sid, role, bootid, after, 60)
 
 
+#: statuses of a migration that nova no longer works on
+MIGRATION_ENDED = ('completed', 'error', 'failed', 'cancelled', 'done')
+
+
 def live_migrate(sid, dst, block, version, role, bootid, label=None):
     """Live-migrate SID (its guest ticking as ROLE, BOOTID) to DST; return
     the measurements, logged under LABEL (ROLE by default).
@@ -158,6 +162,12 @@ def live_migrate(sid, dst, block, version, role, bootid, label=None):
             e2e.action_events(sid)))
     job = domjobinfo(dst, s['OS-EXT-SRV-ATTR:instance_name'])
     guest_still_running(sid, role, bootid, n_before)
+    # The source's post-migration (its cleanup, resource and placement
+    # updates) goes on after the server's task ended; the next request must
+    # not share the CPU with it, whatever kind it is.
+    e2e.wait('the migration of %s to end on the source' % sid,
+             lambda: all(m['status'] in MIGRATION_ENDED
+                         for m in e2e.migrations(sid)), 120, 0.2)
     sample = {
         'wall': wall, 'api': api, 'status': s['status'],
         'request_id': r.headers.get('x-openstack-request-id'),
